@@ -1,0 +1,1 @@
+"""Saraban: electronic correspondence for Thai government agencies."""

@@ -1,0 +1,105 @@
+"""The one access rule for letters, used by every page, list, API call and export.
+
+A person sees a letter when it belongs to their tenant agency and
+
+* it is secret (ลับ, ลับมาก, ลับที่สุด): they are named on it, nothing else counts; or
+* it is not secret: it is owned by, registered in, or handed over to a unit in their scope.
+
+Their scope is every unit (with its subtree) over which they hold a role grant, plus the
+units of the positions they hold or act for (with the subtree for a head of unit).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from saraban.agencies.actors import positions_for
+from saraban.agencies.models import Agency, Person, Role, RoleGrant
+from saraban.core.errors import NotFound, PermissionDenied
+
+from .models import Handover, Letter, RegisterEntry, Registry
+
+
+def _subtree_ids(paths: set[str]) -> set[int]:
+    if not paths:
+        return set()
+    query = Q()
+    for path in paths:
+        query |= Q(path__startswith=path)
+    return set(Agency.objects.filter(query).values_list("id", flat=True))
+
+
+def scope_unit_ids(person: Person) -> frozenset[int]:
+    """Every unit id whose non-secret letters this person may see."""
+    cached: frozenset[int] | None = getattr(person, "_saraban_scope", None)
+    if cached is not None:
+        return cached
+    if not person.is_authenticated or not person.is_active:
+        return frozenset()
+    subtree_roots = set(
+        RoleGrant.objects.filter(person=person).values_list("unit__path", flat=True)
+    )
+    direct: set[int] = set()
+    for position, _kind in positions_for(person):
+        if position.is_head:
+            subtree_roots.add(position.unit.path)
+        else:
+            direct.add(position.unit_id)
+    scope = frozenset(_subtree_ids(subtree_roots) | direct)
+    person._saraban_scope = scope  # type: ignore[attr-defined]
+    return scope
+
+
+def visible_letters(person: Person) -> QuerySet[Letter]:
+    """All letters this person may see: the base of every list, search and export."""
+    if not person.is_authenticated or not person.is_active:
+        return Letter.objects.none()
+    scope = scope_unit_ids(person)
+    secret_ids = Letter.secret_readers.through.objects.filter(person_id=person.pk).values(
+        "letter_id"
+    )
+    registered_ids = RegisterEntry.objects.filter(series__registry__unit_id__in=scope).values(
+        "letter_id"
+    )
+    handed_ids = Handover.objects.filter(to_registry__unit_id__in=scope).values("letter_id")
+    open_letters = Q(secrecy=0) & (
+        Q(unit_id__in=scope) | Q(pk__in=registered_ids) | Q(pk__in=handed_ids)
+    )
+    return Letter.objects.filter(open_letters | (Q(secrecy__gt=0) & Q(pk__in=secret_ids)))
+
+
+def access_letter(person: Person, letter_id: int) -> Letter:
+    """The letter, if this person may see it; otherwise ``NotFound`` (its existence is hidden)."""
+    letter = visible_letters(person).filter(pk=letter_id).first()
+    if letter is None:
+        raise NotFound("ไม่พบหนังสือ หรือท่านไม่มีสิทธิ์เข้าถึง", code="letter_not_found")
+    return letter
+
+
+def can_see(person: Person, letter: Letter) -> bool:
+    return visible_letters(person).filter(pk=letter.pk).exists()
+
+
+def registries_for(person: Person) -> QuerySet[Registry]:
+    """The registries where this person may register letters (as a registry clerk)."""
+    paths = set(
+        RoleGrant.objects.filter(person=person, role=Role.REGISTRY_CLERK).values_list(
+            "unit__path", flat=True
+        )
+    )
+    if not paths:
+        return Registry.objects.none()
+    return Registry.objects.filter(unit_id__in=_subtree_ids(paths)).select_related("unit")
+
+
+def access_registry(person: Person, registry_id: int) -> Registry:
+    """A registry this person works in as a clerk, or ``PermissionDenied``."""
+    registry = registries_for(person).filter(pk=registry_id).first()
+    if registry is None:
+        raise PermissionDenied("ท่านไม่มีสิทธิ์ลงทะเบียนในทะเบียนนี้", code="registry_forbidden")
+    return registry
+
+
+def viewable_registries(person: Person) -> QuerySet[Registry]:
+    """Registries whose registers this person may browse (entries still filtered per letter)."""
+    return Registry.objects.filter(unit_id__in=scope_unit_ids(person)).select_related("unit")

@@ -1,0 +1,18 @@
+"""Background jobs of the letters area, run by the worker after the action commits."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from .models import RegisterEntry
+from .stamping import stamped_copy
+
+
+@task()
+def make_receipt_stamp(entry_id: int) -> str | None:
+    """Make the receipt-stamped copy of a newly registered letter's PDF."""
+    entry = RegisterEntry.objects.select_related("series__registry__tenant", "letter").get(
+        pk=entry_id
+    )
+    derived = stamped_copy(entry)
+    return derived.blob_id if derived else None
