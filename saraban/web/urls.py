@@ -1,9 +1,10 @@
-from django.urls import path
+"""Web routes; each part of the UI keeps its own list (see urls_*.py)."""
 
-from . import views
+from django.urls import include, path
+
+from .urls_browse import urlpatterns as browse
+from .urls_onboarding import urlpatterns as onboarding
+from .urls_register import urlpatterns as register
 
 app_name = "web"
-urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("login/", views.login_view, name="login"),
-]
+urlpatterns = [*browse, *register, path("onboarding/", include(onboarding))]

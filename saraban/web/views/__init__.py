@@ -1,0 +1,1 @@
+"""The Thai web interface: thin views that parse, call an action or selector, and render."""
