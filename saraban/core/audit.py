@@ -107,7 +107,9 @@ class ChainProblem:
         return f"{where}: {self.kind.value}"
 
 
-def _walk(agency_id: int, events: Iterable[AuditEvent], head: AuditChain | None) -> ChainProblem | None:
+def _walk(
+    agency_id: int, events: Iterable[AuditEvent], head: AuditChain | None
+) -> ChainProblem | None:
     expected_seq = 1
     prev_hash = ""
     for event in events:
@@ -133,7 +135,9 @@ def _walk(agency_id: int, events: Iterable[AuditEvent], head: AuditChain | None)
     return None
 
 
-def audit_verify(agency_ids: Iterable[int] | None = None) -> Iterator[tuple[int, int, ChainProblem | None]]:
+def audit_verify(
+    agency_ids: Iterable[int] | None = None,
+) -> Iterator[tuple[int, int, ChainProblem | None]]:
     """Yield ``(agency_id, events_checked, first_problem_or_None)`` for each chain."""
     heads = {h.agency_id: h for h in AuditChain.objects.all()}
     ids = set(heads) | set(AuditEvent.objects.values_list("agency_id", flat=True).distinct())

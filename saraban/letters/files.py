@@ -31,7 +31,9 @@ ODF = "application/vnd.oasis.opendocument"
 MAIN_TYPES = frozenset({PDF, PNG, JPEG, TIFF})
 ATTACHMENT_TYPES = MAIN_TYPES | {ZIP_OFFICE, ODF}
 
-TYPE_NAMES_TH = {PDF: "PDF", PNG: "PNG", JPEG: "JPEG", TIFF: "TIFF", ZIP_OFFICE: "Office", ODF: "ODF"}
+TYPE_NAMES_TH = {
+    PDF: "PDF", PNG: "PNG", JPEG: "JPEG", TIFF: "TIFF", ZIP_OFFICE: "Office", ODF: "ODF"
+}
 
 _CHUNK = 1024 * 1024
 

@@ -25,6 +25,7 @@ from .access import registries_for
 from .models import (
     INCOMING_SERIES,
     SUBKINDS_OF,
+    Blob,
     Channel,
     Dispatch,
     Enclosure,
@@ -124,8 +125,10 @@ def _check_registry(actor: Actor, registry: Registry) -> None:
         raise PermissionDenied("ท่านไม่มีสิทธิ์ลงทะเบียนในทะเบียนนี้", code="registry_forbidden")
 
 
-def _store_uploads(main: Upload | None, attachments: Sequence[Upload]) -> list[tuple[str, str, files.Blob]]:
-    stored: list[tuple[str, str, files.Blob]] = []
+def _store_uploads(
+    main: Upload | None, attachments: Sequence[Upload]
+) -> list[tuple[str, str, Blob]]:
+    stored: list[tuple[str, str, Blob]] = []
     if main is not None:
         stored.append((FileRole.MAIN, main.filename, files.store_file(main.content)))
     for item in attachments:
@@ -141,7 +144,7 @@ def _create_letter(
     direction: str,
     details: LetterDetails,
     now: dt.datetime,
-    stored: list[tuple[str, str, files.Blob]],
+    stored: list[tuple[str, str, Blob]],
     is_circular: bool = False,
 ) -> Letter:
     letter = Letter.objects.create(

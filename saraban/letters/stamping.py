@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from saraban.core.thai import bangkok, thai_date, with_digits
+from saraban.core.thai import Digits, bangkok, thai_date, with_digits
 
 from . import files
 from .models import DerivedFile, FileRole, RegisterEntry
@@ -29,7 +29,7 @@ def stamped_copy(entry: RegisterEntry) -> DerivedFile | None:
     from .stamp import stamp_pdf
 
     registry = entry.series.registry
-    digits = "thai" if registry.tenant.thai_digits else "arabic"
+    digits: Digits = "thai" if registry.tenant.thai_digits else "arabic"
     local = bangkok(entry.registered_at)
     data = stamp_pdf(
         files.read_blob(main.blob),

@@ -14,10 +14,10 @@ from saraban.letters.services import (
     Recipient,
     Upload,
     entry_cancel,
+    handover_register,
     letter_hand_over,
     letter_register_incoming,
     letter_register_outgoing,
-    handover_register,
 )
 
 

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         problems = []
         chains = 0
         events = 0
-        for agency_id, counted, problem in audit_verify(options["agency"]):
+        for _agency_id, counted, problem in audit_verify(options["agency"]):
             chains += 1
             events += counted
             if problem is not None:
