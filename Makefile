@@ -1,0 +1,69 @@
+# Saraban: the two commands are `make run` (demo on http://127.0.0.1:8000) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
+DEMO_ENV := SARABAN_DEMO=1
+
+.PHONY: run test test-sqlite test-postgres lint browser-deps bench-numbering demo clean
+
+$(BIN)/activate:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Saraban needs Python >= 3.12 (see .python-version)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+## run: install, migrate, load the demo organisation, serve the web app and the worker.
+run: $(VENV)/.installed
+	$(DEMO_ENV) $(BIN)/saraban migrate --no-input
+	$(DEMO_ENV) $(BIN)/saraban load_demo
+	$(DEMO_ENV) $(BIN)/saraban serve --host $(HOST) --port $(PORT)
+
+## test: the whole suite on SQLite, then on PostgreSQL (required when CI=true).
+test: $(VENV)/.installed-dev browser-deps
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: $(VENV)/.installed-dev
+	$(BIN)/pytest
+
+test-postgres: $(VENV)/.installed-dev
+	@if $(PY) scripts/pg_ready.py "$(PG_URL)"; then \
+		echo "== PostgreSQL pass ($(PG_URL))"; \
+		DATABASE_URL="$(PG_URL)" $(BIN)/pytest; \
+	elif [ "$${CI:-}" = "true" ]; then \
+		echo "PostgreSQL is required in CI but is not reachable at $(PG_URL)"; exit 1; \
+	else \
+		echo "SKIPPED the PostgreSQL pass: no server reachable at $(PG_URL) (set PG_URL)"; \
+	fi
+
+## browser-deps: Debian's Chromium for the Playwright browser tests.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's chromium for the browser tests"; \
+			(apt-get install -y -qq chromium >/dev/null 2>&1 || \
+			 (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
+		else echo "chromium not found: browser tests will be skipped (install Debian's chromium)"; fi; }
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## bench-numbering: registrations/s, p50/p99 and duplicates/gaps, SQLite and PostgreSQL.
+bench-numbering: $(VENV)/.installed-dev
+	$(PY) bench/numbering.py --db both
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
