@@ -5,8 +5,13 @@ A person sees a letter when it belongs to their tenant agency and
 * it is secret (ลับ, ลับมาก, ลับที่สุด): they are named on it, nothing else counts; or
 * it is not secret: it is owned by, registered in, or handed over to a unit in their scope.
 
-Their scope is every unit (with its subtree) over which they hold a role grant, plus the
-units of the positions they hold or act for (with the subtree for a head of unit).
+Their scope is built from their role grants and positions:
+
+* a registry clerk or executive grant on a unit covers the unit and everything below it;
+* an officer grant covers that unit only;
+* an agency admin grant manages the organisation and gives no sight of letters;
+* a position they hold, or act for today, covers its unit, and its subtree when the position
+  is the head of the unit.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from saraban.agencies.models import Agency, Person, Role, RoleGrant
 from saraban.core.errors import NotFound, PermissionDenied
 
 from .models import Handover, Letter, RegisterEntry, Registry
+
+SUBTREE_ROLES = frozenset({Role.REGISTRY_CLERK, Role.EXECUTIVE})
 
 
 def _subtree_ids(paths: set[str]) -> set[int]:
@@ -36,10 +43,15 @@ def scope_unit_ids(person: Person) -> frozenset[int]:
         return cached
     if not person.is_authenticated or not person.is_active:
         return frozenset()
-    subtree_roots = set(
-        RoleGrant.objects.filter(person=person).values_list("unit__path", flat=True)
-    )
+    subtree_roots: set[str] = set()
     direct: set[int] = set()
+    for role, unit_id, path in RoleGrant.objects.filter(person=person).values_list(
+        "role", "unit_id", "unit__path"
+    ):
+        if role in SUBTREE_ROLES:
+            subtree_roots.add(path)
+        elif role == Role.OFFICER:
+            direct.add(unit_id)
     for position, _kind in positions_for(person):
         if position.is_head:
             subtree_roots.add(position.unit.path)
