@@ -22,3 +22,47 @@ def org(db):
     from saraban.agencies.sample import build_sample_org
 
     return build_sample_org(password="saraban-demo")
+
+
+# --- Two database passes: SQLite (default) and PostgreSQL (DATABASE_URL=postgres://…) ---------
+
+POSTGRES_SKIP_REASON = (
+    "needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/saraban"
+)
+
+
+def _default_vendor() -> str:
+    from django.conf import settings
+
+    engine = str(settings.DATABASES["default"]["ENGINE"])
+    return "postgresql" if "postgresql" in engine else engine.rsplit(".", 1)[-1]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Skip tests marked ``postgres`` unless the default database is PostgreSQL."""
+    if _default_vendor() == "postgresql":
+        return
+    skip = pytest.mark.skip(reason=POSTGRES_SKIP_REASON)
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix, tmp_path_factory
+) -> None:
+    """Put the SQLite test database in a file, not in shared-cache memory.
+
+    Concurrency tests open one connection per thread; an in-memory shared-cache database
+    answers "database table is locked" at once instead of waiting on the busy timeout, and
+    cannot use WAL. A file behaves like the real node. ``SARABAN_SQLITE_TEST_NAME`` wins.
+    """
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if _default_vendor() != "sqlite3":
+        return
+    test = db.setdefault("TEST", {})
+    if not test.get("NAME"):
+        test["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test_saraban.sqlite3")
