@@ -18,7 +18,7 @@ from django.utils import timezone
 from saraban.agencies.actors import Actor
 from saraban.agencies.models import Agency, Person
 from saraban.core.audit import audit_record
-from saraban.core.errors import Conflict, PermissionDenied, ValidationFailed
+from saraban.core.errors import Conflict, FileRejected, PermissionDenied, ValidationFailed
 
 from . import files
 from .access import registries_for
@@ -130,9 +130,18 @@ def _store_uploads(
 ) -> list[tuple[str, str, Blob]]:
     stored: list[tuple[str, str, Blob]] = []
     if main is not None:
-        stored.append((FileRole.MAIN, main.filename, files.store_file(main.content)))
+        try:
+            stored.append((FileRole.MAIN, main.filename, files.store_file(main.content)))
+        except FileRejected as exc:
+            exc.field = exc.field or "main_file"
+            raise
     for item in attachments:
-        blob = files.store_file(item.content, allowed=files.ATTACHMENT_TYPES)
+        try:
+            blob = files.store_file(item.content, allowed=files.ATTACHMENT_TYPES)
+        except FileRejected as exc:
+            exc.field = exc.field or "attachments"
+            exc.details.setdefault("filename", item.filename)
+            raise
         stored.append((FileRole.ATTACHMENT, item.filename, blob))
     return stored
 
