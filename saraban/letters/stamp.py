@@ -10,18 +10,23 @@ caller passes can be interpreted as Typst markup or code.
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
 import fontpkg_sarabun
 import typst
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from saraban.core.errors import ValidationFailed
 
-__all__ = ["stamp_pdf"]
+__all__ = ["FONT_DIR", "stamp_pdf"]
+
+logger = logging.getLogger(__name__)
 
 FONT_DIR: Final = Path(fontpkg_sarabun.__file__).parent / "files"
 
@@ -103,8 +108,9 @@ def stamp_pdf(
     ctm = _overlay_to_page(rotation, left, bottom, width, height)
 
     try:
-        _make_private(page)
+        _make_private(page, writer.pages[1:])
         page.merge_transformed_page(overlay, Transformation(ctm), over=True, expand=False)
+        page.compress_content_streams()  # pypdf writes the merged stream uncompressed
         out = io.BytesIO()
         writer.write(out)
     except Exception as exc:  # a content stream or object pypdf cannot handle
@@ -117,14 +123,22 @@ def _render_overlay(width: float, height: float, texts: dict[str, str]) -> PageO
     inputs = {key: " ".join(value.split()) for key, value in texts.items()}
     inputs["width"] = f"{width:.4f}"
     inputs["height"] = f"{height:.4f}"
-    pdf = typst.compile(
+    # typst.compile() drops Typst's warnings silently; a missing Sarabun shows up only as one.
+    pdf, warnings = typst.compile_with_warnings(
         _OVERLAY_SOURCE,
-        font_paths=[FONT_DIR],
-        ignore_system_fonts=True,
+        font_paths=_fonts(),
         sys_inputs=inputs,
         pdf_tags=False,  # the overlay's structure tree would not travel with it
     )
+    for warning in warnings:
+        logger.warning("Typst warned while rendering the receipt stamp: %s", warning.message)
     return PdfReader(io.BytesIO(pdf)).pages[0]
+
+
+@functools.cache
+def _fonts() -> typst.Fonts:
+    """Sarabun and Typst's own fonts, found once per process; the system's are left out."""
+    return typst.Fonts(include_system_fonts=False, font_paths=[FONT_DIR])
 
 
 def _visible_box(page: PageObject) -> tuple[float, float, float, float]:
@@ -151,10 +165,10 @@ def _overlay_to_page(
     return (1, 0, 0, 1, left, bottom)
 
 
-def _make_private(page: PageObject) -> None:
-    """Give the page its own /Contents and /Resources before merging into them.
+def _make_private(page: PageObject, others: Iterable[PageObject]) -> None:
+    """Give the page its own /Resources, and its own /Contents if other pages share them.
 
-    pypdf merges in place, and a content stream or resource dictionary may be shared with
+    pypdf merges in place, and a resource dictionary or content stream may be shared with
     other pages (or inherited from the page tree): those pages must stay unchanged.
     """
     resources = _inherited(page, "/Resources")
@@ -170,11 +184,24 @@ def _make_private(page: PageObject) -> None:
                 own[NameObject(key)] = value
     page[NameObject("/Resources")] = own
 
-    contents = page.get_contents()  # a fresh ContentStream, not the stored object
-    if "/Contents" in page:
+    mine = _content_ids(page)
+    if mine and any(mine & _content_ids(other) for other in others):
+        contents = page.get_contents()  # a fresh ContentStream, not the stored object
         del page["/Contents"]
-    if contents is not None:
-        page.replace_contents(contents)  # stored as a new object of the writer
+        if contents is not None:
+            page.replace_contents(contents)  # stored as a new object of the writer
+
+
+def _content_ids(page: PageObject) -> set[int]:
+    """Object numbers of the page's content stream(s), and of the array listing them."""
+    contents = page.raw_get("/Contents") if "/Contents" in page else None
+    ids: set[int] = set()
+    if isinstance(contents, IndirectObject):
+        ids.add(contents.idnum)
+        contents = contents.get_object()
+    if isinstance(contents, ArrayObject):
+        ids.update(item.idnum for item in contents if isinstance(item, IndirectObject))
+    return ids
 
 
 def _inherited(page: PageObject, key: str) -> object:
