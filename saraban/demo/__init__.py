@@ -1,0 +1,1 @@
+"""The demo organisation loaded by ``saraban load_demo`` (never on a real node by accident)."""
