@@ -33,3 +33,21 @@ def thaidatetime(value: dt.datetime | None) -> str:
 @register.filter
 def thaidigits(value: object) -> str:
     return thai.with_digits(str(value), _digits())
+
+
+@register.filter
+def thaitime(value: dt.datetime | None) -> str:
+    """``14:05 น.``: the Bangkok time of an aware datetime."""
+    if value is None:
+        return ""
+    return thai.with_digits(f"{thai.bangkok(value):%H:%M} น.", _digits())
+
+
+@register.filter
+def thaiformdate(value: dt.date | dt.datetime | None) -> str:
+    """``วันที่ 5 เดือน มิถุนายน พ.ศ. 2552``: the date line of the official register forms."""
+    if value is None:
+        return ""
+    day = thai.bangkok(value).date() if isinstance(value, dt.datetime) else value
+    text = f"วันที่ {day.day} เดือน {thai.MONTHS[day.month - 1]} พ.ศ. {day.year + thai.BE_OFFSET}"
+    return thai.with_digits(text, _digits())
