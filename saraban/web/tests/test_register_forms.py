@@ -101,7 +101,7 @@ def test_incoming_with_pdf_gets_receipt_numbers_one_then_two(clerk_client, org):
     assert entry.position == org.clerk_post
 
     second = clerk_client.post(url, incoming_data(org, subject="เรื่องที่สอง"))
-    assert RegisterEntry.objects.order_by("number").last().number == 2
+    assert RegisterEntry.objects.filter(number=2).exists()
     messages = flashed(second)
     assert any(m.startswith("ลงทะเบียนรับเลขที่ 2 เวลา") for m in messages)
 
