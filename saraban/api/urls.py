@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.urls import URLPattern, URLResolver, path
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 
 from .auth import BearerAuth
 from .endpoints import auth, letters, registries
 from .errors import install_error_handlers
 
-api = NinjaAPI(
+
+class SarabanAPI(NinjaAPI):
+    """NinjaAPI that also lists the JSON schemas sent inside multipart ``data`` fields."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in letters.DOCUMENTED_INPUTS:
+            doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(doc.pop("$defs", {}))
+            components[model.__name__] = doc
+        return schema
+
+
+api = SarabanAPI(
     title="Saraban API",
     version="1",
     description="ระบบสารบรรณอิเล็กทรอนิกส์: electronic correspondence for Thai agencies.",

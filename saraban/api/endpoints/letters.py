@@ -37,6 +37,32 @@ def _parse[S: pydantic.BaseModel](schema: type[S], data: str) -> S:
         raise invalid_request(exc, loc="data") from exc
 
 
+def _multipart_doc(schema: type[pydantic.BaseModel]) -> dict[str, object]:
+    """Describe the ``data`` field as JSON of ``schema`` (added to the components by the API)."""
+    return {
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "properties": {
+                            "data": {
+                                "contentMediaType": "application/json",
+                                "contentSchema": {
+                                    "$ref": f"#/components/schemas/{schema.__name__}"
+                                },
+                            }
+                        }
+                    },
+                    "encoding": {"data": {"contentType": "application/json"}},
+                }
+            }
+        }
+    }
+
+
+DOCUMENTED_INPUTS: tuple[type[pydantic.BaseModel], ...] = (LetterIn, OutgoingIn)
+
+
 def _registered(entry: RegisterEntry) -> RegisteredOut:
     letter = entry.letter
     prefetch_related_objects([letter], *LETTER_PREFETCH)
@@ -47,6 +73,7 @@ def _registered(entry: RegisterEntry) -> RegisteredOut:
     "/incoming",
     response={201: RegisteredOut, **ERRORS},
     url_name="letter_register_incoming",
+    openapi_extra=_multipart_doc(LetterIn),
     summary="Register an incoming letter",
 )
 def register_incoming(
@@ -74,6 +101,7 @@ def register_incoming(
     "/outgoing",
     response={201: RegisteredOut, **ERRORS},
     url_name="letter_register_outgoing",
+    openapi_extra=_multipart_doc(OutgoingIn),
     summary="Register an outgoing letter (issues its number)",
 )
 def register_outgoing(

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from django.http import HttpResponse
 from django.test import Client
 
 API = "/api/v1"
@@ -18,14 +17,14 @@ class ApiClient(Client):
 
     def __init__(self) -> None:
         super().__init__()
-        self.errors: list[HttpResponse] = []
+        self.error_bodies: list[Any] = []
 
     def request(self, **request: Any) -> Any:
         response = super().request(**request)
         if response.status_code >= 400 and response.get("Content-Type", "").startswith(
             "application/json"
         ):
-            self.errors.append(response)
+            self.error_bodies.append(response.json())
         return response
 
     def token(self, username: str, password: str = "saraban-demo") -> str:
@@ -58,8 +57,8 @@ def api():
     """The client; after the test, every error it received must carry a code and a message."""
     client = ApiClient()
     yield client
-    for response in client.errors:
-        assert_error_shape(response.json())
+    for body in client.error_bodies:
+        assert_error_shape(body)
 
 
 @pytest.fixture
