@@ -168,6 +168,7 @@ class LetterForm(forms.Form):
                                  help_text="บรรทัดละหนึ่งรายการ")
     main_file = forms.FileField(
         label="ไฟล์หนังสือ (PDF หรือภาพสแกน)", required=False,
+        help_text="ไม่แนบไฟล์ก็ได้: บันทึกเป็นหนังสือฉบับกระดาษ (เฉพาะรายละเอียด)",
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/*"}),
     )
     attachments = MultipleFileField(label="ไฟล์สิ่งที่ส่งมาด้วย")

@@ -123,3 +123,43 @@ def test_clerk_registers_an_incoming_letter_with_a_pdf_and_opens_it(
     stamp = page.inner_text(".stamp")
     assert "เลขรับ 1" in stamp
     assert org.central.name_th in stamp
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clerk_issues_a_circular_to_several_recipients(live_server, settings, browser_page):
+    from saraban.agencies.sample import build_sample_org
+    from saraban.letters.models import Dispatch, Letter
+
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    org = build_sample_org(password="saraban-demo")
+    page = browser_page
+    page.goto(live_server.url + reverse("web:login"))
+    page.fill("#id_username", "clerk")
+    page.fill("#id_password", "saraban-demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+
+    page.goto(live_server.url + reverse("web:register_outgoing"))
+    page.select_option("#id_series_kind", "circular")
+    # Subkinds of another kind are hidden; the secret readers only show for a secret letter.
+    assert not page.is_visible("#row-subkind")
+    assert not page.is_visible("#row-secret_readers")
+    page.fill("#id_subject", "แจ้งแนวทางการใช้ระบบสารบรรณอิเล็กทรอนิกส์")
+    page.select_option("#id_rcpt-0-agency", str(org.province.pk))
+    for _ in range(2):
+        page.click("#add-recipient")
+    assert page.locator("tr.recipient-row").count() == 5
+    assert not page.is_visible("#id_rcpt-4-address")
+    page.fill("#id_rcpt-4-text", "สำนักงานส่งเสริมการปกครองท้องถิ่นจังหวัด")
+    page.select_option("#id_rcpt-4-channel", "email")
+    assert page.is_visible("#id_rcpt-4-address")
+    page.fill("#id_rcpt-4-address", "lao@example.go.th")
+    page.click("#register-form button[type=submit]")
+
+    page.wait_for_selector(".message-success")
+    assert "ที่ มท 0200/ว 1" in page.inner_text(".messages")
+    assert Letter.objects.get().number == "มท 0200/ว 1"
+    assert [(d.channel, d.address) for d in Dispatch.objects.order_by("pk")] == [
+        ("saraban", ""), ("email", "lao@example.go.th"),
+    ]

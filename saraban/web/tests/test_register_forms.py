@@ -347,21 +347,26 @@ def test_officer_cannot_cancel(client, clerk_client, org):
     assert entry.cancelled_at is None
 
 
-def test_letter_page_actions_show_only_for_the_clerk(client, clerk_client, org):
-    from django.template.loader import render_to_string
-    from django.test import RequestFactory
-
+def test_letter_page_shows_cancel_and_hand_over_only_to_the_clerk(client, clerk_client, org):
     entry = register_one(clerk_client, org)
-    request = RequestFactory().get("/")
-    request.user = org.clerk
-    html = render_to_string("web/letters/_actions.html", {"letter": entry.letter,
-                                                           "user": org.clerk}, request=request)
+    page = reverse("web:letter_detail", args=[entry.letter_id])
+    html = clerk_client.get(page).content.decode()
     assert reverse("web:entry_cancel", args=[entry.pk]) in html
     assert reverse("web:letter_hand_over", args=[entry.letter_id]) in html
-    request.user = org.director
-    html = render_to_string("web/letters/_actions.html", {"letter": entry.letter,
-                                                           "user": org.director}, request=request)
-    assert "entry_cancel" not in html and "/cancel/" not in html
+
+    client.force_login(org.director)  # sees the letter (executive of the unit), no clerk role
+    response = client.get(page)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert reverse("web:entry_cancel", args=[entry.pk]) not in html
+    assert reverse("web:letter_hand_over", args=[entry.letter_id]) not in html
+
+
+def test_cancelled_entry_offers_no_cancel_button(clerk_client, org):
+    entry = register_one(clerk_client, org)
+    clerk_client.post(reverse("web:entry_cancel", args=[entry.pk]), {"reason": "ซ้ำ"})
+    html = clerk_client.get(reverse("web:letter_detail", args=[entry.letter_id])).content.decode()
+    assert reverse("web:entry_cancel", args=[entry.pk]) not in html
 
 
 def test_hand_over_then_the_unit_registers_it(clerk_client, org):

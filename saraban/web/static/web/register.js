@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   function $(id) { return document.getElementById(id); }
+  /* CSSOM, not a class: .form-row sets display, and the CSP forbids style attributes. */
+  function show(el, on) { el.style.display = on ? "" : "none"; }
 
   function filterSubkinds() {
     var kind = $("id_kind"), sub = $("id_subkind"), row = $("row-subkind");
@@ -15,23 +17,49 @@
       if (show && opt.value) any = true;
       if (!show && opt.selected) sub.value = "";
     });
-    if (row) row.classList.toggle("hidden", !any);
+    if (row) show(row, any);
   }
 
   function toggleReaders() {
     var secrecy = $("id_secrecy"), row = $("row-secret_readers");
-    if (secrecy && row) row.classList.toggle("hidden", secrecy.value === "0");
+    if (secrecy && row) show(row, secrecy.value !== "0");
   }
 
   function toggleAddresses() {
     document.querySelectorAll("tr.recipient-row").forEach(function (tr) {
       var channel = tr.querySelector("select[name$='-channel']");
       var address = tr.querySelector("input[name$='-address']");
-      if (channel && address) address.classList.toggle("hidden", channel.value !== "email");
+      if (channel && address) show(address, channel.value === "email");
     });
   }
 
+  /* Another recipient row: a copy of the last one, renumbered, emptied. */
+  function addRecipient() {
+    var total = document.querySelector("input[name='rcpt-TOTAL_FORMS']");
+    var rows = document.querySelectorAll("tr.recipient-row");
+    if (!total || !rows.length) return;
+    var index = parseInt(total.value, 10);
+    var last = rows[rows.length - 1];
+    var copy = last.cloneNode(true);
+    copy.querySelectorAll("input, select").forEach(function (el) {
+      ["name", "id"].forEach(function (attr) {
+        var v = el.getAttribute(attr);
+        if (v) el.setAttribute(attr, v.replace(/rcpt-\d+-/, "rcpt-" + index + "-"));
+      });
+      if (el.tagName === "SELECT") {
+        el.selectedIndex = 0;
+        if (/-channel$/.test(el.name)) el.addEventListener("change", toggleAddresses);
+      } else { el.value = ""; }
+    });
+    copy.querySelectorAll(".field-error").forEach(function (p) { p.remove(); });
+    last.parentNode.appendChild(copy);
+    total.value = String(index + 1);
+    toggleAddresses();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var add = $("add-recipient");
+    if (add) add.addEventListener("click", addRecipient);
     var kind = $("id_kind"), secrecy = $("id_secrecy");
     if (kind) kind.addEventListener("change", filterSubkinds);
     if (secrecy) secrecy.addEventListener("change", toggleReaders);
