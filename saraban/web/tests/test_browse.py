@@ -284,7 +284,8 @@ def test_letter_page_shows_details_stamp_files_and_history(client, org):
     assert f"เลขรับ {entry.formatted}" in page
     assert "สารบรรณกลาง สป.มท." in page
     file_id = entry.letter.files.get().pk
-    assert f'<iframe class="preview" src="{reverse("web:letter_file", args=[entry.letter_id, file_id])}"' in page
+    file_url = reverse("web:letter_file", args=[entry.letter_id, file_id])
+    assert f'<iframe class="preview" src="{file_url}"' in page
     assert reverse("web:letter_stamped", args=[entry.letter_id, entry.pk]) in page
     assert "ลงทะเบียนรับ" in page
     assert org.clerk_post.title_th in page
