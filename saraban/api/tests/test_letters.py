@@ -263,3 +263,17 @@ def test_letters_of_another_tenant_are_invisible(api, org):
     # And the province clerk cannot register into the ministry's registry.
     response = api.register("incoming", incoming_data(org), pclerk)
     assert (response.status_code, response.json()["code"]) == (403, "registry_forbidden")
+
+
+def test_cancelled_entry_shows_as_cancelled(api, org):
+    from saraban.agencies.actors import resolve_actor
+    from saraban.letters.models import RegisterEntry
+    from saraban.letters.services import entry_cancel
+
+    headers = api.as_user("clerk")
+    body = api.register("incoming", incoming_data(org), headers).json()
+    entry_cancel(actor=resolve_actor(org.clerk),
+                 entry=RegisterEntry.objects.get(pk=body["entry"]["id"]), reason="ลงซ้ำ")
+    letter = api.get(f"{API}/letters/{body['letter']['id']}", headers=headers).json()
+    [entry] = letter["entries"]
+    assert (entry["cancelled"], entry["cancel_reason"], entry["number"]) == (True, "ลงซ้ำ", 1)
