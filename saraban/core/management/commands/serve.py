@@ -1,0 +1,95 @@
+"""``saraban serve``: the web server (gunicorn) and the background worker, together.
+
+Both run as child processes; SIGINT and SIGTERM are passed on to both, and when either one
+ends the other is stopped and ``serve`` exits with the first one's status, so a supervisor
+(systemd, a container runtime, ``make run``) sees the node as one process. Static files are
+served by WhiteNoise from the app finders, so no ``collectstatic`` is needed for the demo.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import gunicorn
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+def _django_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "django", *args]
+
+
+class Command(BaseCommand):
+    help = "Serve the web interface (gunicorn) and run the background worker."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+        parser.add_argument("--no-worker", action="store_true",
+                            help="do not start the background worker")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        env = {**os.environ,
+               "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
+                                                        "saraban.settings")}
+        bind = f"{options['host']}:{options['port']}"
+        web = [sys.executable, "-m", "gunicorn", "saraban.wsgi", "-b", bind,
+               "-w", str(options["workers"]), "--access-logfile", "-"]
+        if gunicorn.version_info >= (27,):
+            web.append("--no-control-socket")  # one per node would clash between instances
+        commands = {"web": web}
+        # WhiteNoise serves from the finders; an absent STATIC_ROOT only makes it warn.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+        if not options["no_worker"]:
+            commands["worker"] = _django_command("worker")
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        stopping = False
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+            for child in children.values():
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for name, argv in commands.items():
+                children[name] = subprocess.Popen(argv, env=env)  # noqa: S603
+            self.stdout.write(f"Saraban at http://{bind}/ "
+                              f"({'web only' if options['no_worker'] else 'web + worker'}); "
+                              "Ctrl-C stops it")
+            status = self._wait(children, lambda: stopping)
+        finally:
+            stop(signal.SIGTERM, None)
+            for child in children.values():
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if status not in (0, -signal.SIGTERM, -signal.SIGINT) and not stopping:
+            raise CommandError(f"a child process ended with status {status}")
+
+    def _wait(self, children: dict[str, subprocess.Popen[bytes]], stopping: Callable[[], bool]
+              ) -> int:
+        """Block until one child ends; its exit status."""
+        while True:
+            for name, child in children.items():
+                code = child.poll()
+                if code is not None:
+                    if not stopping():
+                        self.stderr.write(f"{name} ended with status {code}; stopping")
+                    return code
+            time.sleep(0.2)

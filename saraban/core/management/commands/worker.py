@@ -1,0 +1,43 @@
+"""``saraban worker``: run the background worker (django-tasks-db's ``db_worker``).
+
+Jobs written by actions in their transaction (the receipt stamp, …) are run here after the
+action commits. ``--batch`` runs what is queued and exits (tests, cron); the other options
+are passed through to ``db_worker``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run the background worker (django-tasks-db). --batch: run queued jobs and exit."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch", action="store_true",
+                            help="run every queued job, then exit")
+        parser.add_argument("--queue-name", default="*",
+                            help="queues to process, comma-separated ('*': all)")
+        parser.add_argument("--interval", type=float, default=1.0,
+                            help="seconds between polls for new jobs")
+        parser.add_argument("--max-tasks", type=int, default=None,
+                            help="exit after this many jobs")
+        parser.add_argument("--worker-id", default=None, help="unique id of this worker")
+        parser.add_argument("--startup-delay", action="store_true",
+                            help="wait a moment before the first poll (many workers)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        argv = ["--queue-name", options["queue_name"], "--interval", str(options["interval"]),
+                "--no-reload"]
+        if options["batch"]:
+            argv.append("--batch")
+        if options["max_tasks"] is not None:
+            argv += ["--max-tasks", str(options["max_tasks"])]
+        if options["worker_id"]:
+            argv += ["--worker-id", options["worker_id"]]
+        if not options["startup_delay"]:
+            argv.append("--no-startup-delay")
+        call_command("db_worker", *argv, verbosity=options["verbosity"])
