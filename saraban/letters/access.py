@@ -27,12 +27,17 @@ from .models import Handover, Letter, RegisterEntry, Registry
 SUBTREE_ROLES = frozenset({Role.REGISTRY_CLERK, Role.EXECUTIVE})
 
 
-def _subtree_ids(paths: set[str]) -> set[int]:
-    if not paths:
+def _subtree_ids(roots: set[tuple[str, int | None]]) -> set[int]:
+    """Ids of the units below each root that belong to the root's own tenant.
+
+    An LAO sits under its province in the tree but is an agency of its own: a grant on the
+    province does not reach into it.
+    """
+    if not roots:
         return set()
     query = Q()
-    for path in paths:
-        query |= Q(path__startswith=path)
+    for path, tenant_id in roots:
+        query |= Q(path__startswith=path, tenant_id=tenant_id)
     return set(Agency.objects.filter(query).values_list("id", flat=True))
 
 
@@ -43,18 +48,18 @@ def scope_unit_ids(person: Person) -> frozenset[int]:
         return cached
     if not person.is_authenticated or not person.is_active:
         return frozenset()
-    subtree_roots: set[str] = set()
+    subtree_roots: set[tuple[str, int | None]] = set()
     direct: set[int] = set()
-    for role, unit_id, path in RoleGrant.objects.filter(person=person).values_list(
-        "role", "unit_id", "unit__path"
+    for role, unit_id, path, tenant_id in RoleGrant.objects.filter(person=person).values_list(
+        "role", "unit_id", "unit__path", "unit__tenant_id"
     ):
         if role in SUBTREE_ROLES:
-            subtree_roots.add(path)
+            subtree_roots.add((path, tenant_id))
         elif role == Role.OFFICER:
             direct.add(unit_id)
     for position, _kind in positions_for(person):
         if position.is_head:
-            subtree_roots.add(position.unit.path)
+            subtree_roots.add((position.unit.path, position.unit.tenant_id))
         else:
             direct.add(position.unit_id)
     scope = frozenset(_subtree_ids(subtree_roots) | direct)
@@ -77,7 +82,10 @@ def visible_letters(person: Person) -> QuerySet[Letter]:
     open_letters = Q(secrecy=0) & (
         Q(unit_id__in=scope) | Q(pk__in=registered_ids) | Q(pk__in=handed_ids)
     )
-    return Letter.objects.filter(open_letters | (Q(secrecy__gt=0) & Q(pk__in=secret_ids)))
+    # The tenant boundary holds even where the tree does not: an LAO sits under its province.
+    return Letter.objects.filter(tenant_id=person.agency_id).filter(
+        open_letters | (Q(secrecy__gt=0) & Q(pk__in=secret_ids))
+    )
 
 
 def access_letter(person: Person, letter_id: int) -> Letter:
@@ -94,14 +102,14 @@ def can_see(person: Person, letter: Letter) -> bool:
 
 def registries_for(person: Person) -> QuerySet[Registry]:
     """The registries where this person may register letters (as a registry clerk)."""
-    paths = set(
+    roots = set(
         RoleGrant.objects.filter(person=person, role=Role.REGISTRY_CLERK).values_list(
-            "unit__path", flat=True
+            "unit__path", "unit__tenant_id"
         )
     )
-    if not paths:
+    if not roots:
         return Registry.objects.none()
-    return Registry.objects.filter(unit_id__in=_subtree_ids(paths)).select_related("unit")
+    return Registry.objects.filter(unit_id__in=_subtree_ids(roots)).select_related("unit")
 
 
 def access_registry(person: Person, registry_id: int) -> Registry:
@@ -114,4 +122,6 @@ def access_registry(person: Person, registry_id: int) -> Registry:
 
 def viewable_registries(person: Person) -> QuerySet[Registry]:
     """Registries whose registers this person may browse (entries still filtered per letter)."""
-    return Registry.objects.filter(unit_id__in=scope_unit_ids(person)).select_related("unit")
+    return Registry.objects.filter(
+        unit_id__in=scope_unit_ids(person), tenant_id=person.agency_id
+    ).select_related("unit")
