@@ -1,3 +1,7 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from .views import onboarding
+
+urlpatterns: list[URLPattern] = [
+    path("", onboarding.onboarding, name="onboarding"),
+]

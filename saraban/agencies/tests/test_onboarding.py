@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from saraban.agencies.actors import resolve_actor
 from saraban.agencies.models import Agency, Person, Position, Role, RoleGrant
@@ -190,3 +191,86 @@ def test_command_interactive_asks_question_by_question(db, monkeypatch, capsys):
     assert Registry.objects.filter(unit__office_code="0031.1").exists()
     assert agency.people.count() == 3
     assert "py_officer" in capsys.readouterr().out
+
+
+FORM = {
+    "name_th": "จังหวัดแพร่", "name_en": "Phrae Province", "kind": "province",
+    "letter_code": "พร", "office_code": "0032", "address": "ศาลากลางจังหวัดแพร่",
+    "units": "สำนักงานจังหวัดแพร่ | 0032.1 | ทะเบียน\n- กลุ่มงานอำนวยการ | 0032.1/1\n"
+             "อำเภอเมืองแพร่ | 0032.2",
+    "ro_username": "pr_saraban", "ro_title": "นาง", "ro_full_name": "สมพร แพร่",
+    "ro_position": "เจ้าพนักงานธุรการ",
+    "it_username": "pr_it", "it_full_name": "สมศักดิ์ แพร่",
+    "start_incoming": "310", "start_outgoing": "122",
+    "users": "pr_officer | ใจดี มีสุข | นักจัดการงานทั่วไป | 0032.1/1 | officer",
+}
+
+
+@pytest.fixture
+def root(db):
+    return Person.objects.create_superuser("root", password="x")
+
+
+def test_onboarding_screen_end_to_end_for_a_superuser(client, root):
+    client.force_login(root)
+    url = reverse("web:onboarding")
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "1 ข้อมูลส่วนราชการ" in page.content.decode()
+    review = client.post(url, {**FORM, "step": "review"})
+    assert review.status_code == 200
+    body = review.content.decode()
+    assert "ตรวจสอบข้อมูลก่อนยืนยัน" in body and "กลุ่มงานอำนวยการ" in body
+    assert not Agency.objects.filter(name_th="จังหวัดแพร่").exists()
+    back = client.post(url, {**FORM, "step": "edit"})
+    assert back.status_code == 200 and "จังหวัดแพร่" in back.content.decode()
+    done = client.post(url, {**FORM, "step": "confirm"})
+    assert done.status_code == 200, done.content.decode()[:3000]
+    agency = Agency.objects.get(name_th="จังหวัดแพร่")
+    assert agency.subtree().count() == 4
+    group = Agency.objects.get(name_th="กลุ่มงานอำนวยการ")
+    assert group.parent is not None and group.parent.office_code == "0032.1"
+    assert Registry.objects.filter(tenant=agency).count() == 2
+    assert set(agency.people.values_list("username", flat=True)) == {
+        "pr_saraban", "pr_it", "pr_officer"}
+    body = done.content.decode()
+    assert "initial-passwords" in body
+    clerk = Person.objects.get(username="pr_saraban")
+    central = Registry.objects.get(unit=agency)
+    entry = letter_register_incoming(
+        actor=resolve_actor(clerk), registry=central,
+        details=LetterDetails(kind="external", subject="ทดสอบ", sender_text="ก"))
+    assert entry.number == 310
+    event = AuditEvent.objects.get(agency=agency, action="agency_onboard")
+    assert event.actor == root
+
+
+def test_onboarding_screen_shows_errors_and_creates_nothing(client, root):
+    client.force_login(root)
+    url = reverse("web:onboarding")
+    response = client.post(url, {**FORM, "start_outgoing": "0", "step": "confirm"})
+    assert response.status_code == 400
+    response = client.post(url, {**FORM, "users": "pr_it | ซ้ำ", "step": "confirm"})
+    assert response.status_code == 400
+    assert "duplicate_username" in response.content.decode()
+    response = client.post(url, {**FORM, "units": "- ลอย | 1", "step": "review"})
+    assert response.status_code == 400
+    assert not Agency.objects.filter(name_th="จังหวัดแพร่").exists()
+    assert not Person.objects.filter(username="pr_it").exists()
+
+
+def test_onboarding_screen_is_refused_for_a_clerk(client, org):
+    client.force_login(org.clerk)
+    assert client.get(reverse("web:onboarding")).status_code == 403
+    assert client.post(reverse("web:onboarding"), {**FORM, "step": "confirm"}).status_code == 403
+    assert not Agency.objects.filter(name_th="จังหวัดแพร่").exists()
+
+
+def test_onboarding_screen_lets_an_agency_admin_add_below_their_agency(client, org):
+    client.force_login(org.admin)
+    url = reverse("web:onboarding")
+    refused = client.post(url, {**FORM, "parent": org.province.pk, "step": "confirm"})
+    assert refused.status_code == 400  # not a choice for a ministry admin
+    done = client.post(url, {**FORM, "parent": org.ops.pk, "step": "confirm"})
+    assert done.status_code == 200
+    assert Agency.objects.get(name_th="จังหวัดแพร่").parent == org.ops
