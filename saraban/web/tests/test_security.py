@@ -101,3 +101,11 @@ def test_files_are_not_cached_by_shared_caches(client, org):
     assert "no-store" in response["Cache-Control"]
     assert response["X-Content-Type-Options"] == "nosniff"
     response.close()
+
+
+def test_other_not_found_pages_are_thai(client, org):
+    client.force_login(org.officer)
+    url = reverse("web:register_list", args=[org.central.pk, SeriesKind.INCOMING])
+    response = client.get(url)
+    assert response.status_code == 404
+    assert "ไม่พบ" in response.content.decode()
