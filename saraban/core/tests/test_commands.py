@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from contextlib import closing
 from pathlib import Path
@@ -69,27 +68,28 @@ def test_worker_batch_runs_the_queued_receipt_stamps(node):
 def test_serve_answers_on_login_and_stops_cleanly(node):
     _db, env = node
     port = _free_port()
-    proc = subprocess.Popen(
-        _saraban("serve", "--port", str(port)), env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        status = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as r:
-                    status = r.status
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.3)
-        assert status == 200
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
-        assert proc.returncode == 0, out.decode(errors="replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    with socket.socket() as s:  # the port is free again: gunicorn really stopped
-        s.bind(("127.0.0.1", port))
+    log_path = Path(env["SARABAN_VAR_DIR"]) / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(_saraban("serve", "--port", str(port)), env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            status = None
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    url = f"http://127.0.0.1:{port}/login/"
+                    with urllib.request.urlopen(url, timeout=15) as response:
+                        status = response.status
+                        break
+                except OSError:  # not listening yet (URLError, refused, timed out)
+                    time.sleep(0.3)
+            assert status == 200, log_path.read_text(errors="replace")
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            assert proc.returncode == 0, log_path.read_text(errors="replace")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    with pytest.raises(ConnectionRefusedError):  # gunicorn really stopped listening
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
