@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,9 +61,9 @@ def django_db_modify_db_settings(
     """
     from django.conf import settings
 
-    db = settings.DATABASES["default"]
+    db: dict[str, Any] = settings.DATABASES["default"]
     if _default_vendor() != "sqlite3":
         return
-    test = db.setdefault("TEST", {})
+    test: dict[str, Any] = db.setdefault("TEST", {})
     if not test.get("NAME"):
         test["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test_saraban.sqlite3")
