@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import IntegrityError
 
 from saraban.demo.load import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
 
@@ -31,7 +32,13 @@ class Command(BaseCommand):
                 "(demo data is refused unless SARABAN_DEMO=1 or --force is given)"
             )
         started = time.monotonic()
-        summary = load_demo()
+        try:
+            summary = load_demo()
+        except IntegrityError as exc:
+            raise CommandError(
+                f"this database already holds some of the demo's names ({exc}); "
+                "load the demo into an empty database"
+            ) from exc
         if summary.created:
             years = ", ".join(str(y) for y in summary.years)
             self.stdout.write(
