@@ -90,7 +90,7 @@ class OnboardingForm(forms.Form):
                                   help_text="เช่น มท นร ชม")
     office_code = forms.CharField(label="รหัสส่วนราชการ", max_length=32, help_text="เช่น 0017")
     parent = forms.ModelChoiceField(label="หน่วยงานต้นสังกัด", queryset=Agency.objects.none(),
-                                    required=False)
+                                    required=False, empty_label="— ไม่มี —")
     address = forms.CharField(label="ที่อยู่", required=False,
                               widget=forms.Textarea(attrs={"rows": 2}))
     phone = forms.CharField(label="โทรศัพท์", max_length=64, required=False)
