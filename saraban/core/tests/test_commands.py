@@ -71,7 +71,7 @@ def test_serve_answers_on_login_and_stops_cleanly(node):
     log_path = Path(env["SARABAN_VAR_DIR"]) / "serve.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(_saraban("serve", "--port", str(port)), env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             deadline = time.monotonic() + 90
             status = None
@@ -89,7 +89,7 @@ def test_serve_answers_on_login_and_stops_cleanly(node):
             assert proc.returncode == 0, log_path.read_text(errors="replace")
         finally:
             if proc.poll() is None:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)  # serve and its children
                 proc.wait()
     with pytest.raises(ConnectionRefusedError):  # gunicorn really stopped listening
         socket.create_connection(("127.0.0.1", port), timeout=5).close()

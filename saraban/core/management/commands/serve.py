@@ -23,6 +23,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
+def _die_with_parent() -> None:
+    """In the child (Linux): get SIGTERM when ``serve`` dies, even by SIGKILL, so no orphaned
+    gunicorn keeps the port."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _django_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "django", *args]
 
@@ -64,7 +74,9 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             for name, argv in commands.items():
-                children[name] = subprocess.Popen(argv, env=env)  # noqa: S603
+                children[name] = subprocess.Popen(  # noqa: S603
+                    argv, env=env, preexec_fn=_die_with_parent
+                )
             self.stdout.write(f"Saraban at http://{bind}/ "
                               f"({'web only' if options['no_worker'] else 'web + worker'}); "
                               "Ctrl-C stops it")
