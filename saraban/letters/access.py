@@ -109,7 +109,9 @@ def registries_for(person: Person) -> QuerySet[Registry]:
     )
     if not roots:
         return Registry.objects.none()
-    return Registry.objects.filter(unit_id__in=_subtree_ids(roots)).select_related("unit")
+    return Registry.objects.filter(
+        unit_id__in=_subtree_ids(roots), tenant_id=person.agency_id
+    ).select_related("unit")
 
 
 def access_registry(person: Person, registry_id: int) -> Registry:

@@ -325,6 +325,19 @@ def test_a_province_clerk_cannot_register_in_the_lao_registry(matrix, org):
     assert org.lao_registry not in viewable_registries(clerk.person)
 
 
+def test_a_grant_outside_ones_own_tenant_gives_nothing(org):
+    outsider = make_person("outsider", "ผู้อื่น", agency=org.province, password=None)
+    for role in Role.values:
+        RoleGrant.objects.create(person=outsider, unit=org.ops, role=role)
+    assert list(registries_for(outsider)) == []
+    assert list(viewable_registries(outsider)) == []
+    with pytest.raises(PermissionDenied):
+        letter_register_incoming(
+            actor=resolve_actor(outsider), registry=org.central,
+            details=LetterDetails(kind="external", subject="ผิดที่", sender_text="อำเภอ"),
+        )
+
+
 def test_disabled_accounts_and_ended_acting_see_nothing(matrix):
     for key in ("disabled@ministry", "acted@ict", "future@ict", "nobody@ministry"):
         assert visible_letters(fresh(matrix.people[key])).count() == 0, key
