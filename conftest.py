@@ -67,3 +67,22 @@ def django_db_modify_db_settings(
     test: dict[str, Any] = db.setdefault("TEST", {})
     if not test.get("NAME"):
         test["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test_saraban.sqlite3")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_postgres_sessions(django_db_setup, django_db_blocker):
+    """Before the PostgreSQL test database is dropped, end sessions that tests left open.
+
+    Code run under Playwright's sync API, or in threads, can hold a connection that the
+    test's own teardown cannot see; one such session would make the DROP DATABASE fail.
+    """
+    yield
+    if _default_vendor() != "postgresql":
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -117,6 +117,8 @@ def _walk(
             return ChainProblem(agency_id, expected_seq, Breach.DELETED, None)
         if event.seq < expected_seq:  # cannot happen with the unique constraint, but be sure
             return ChainProblem(agency_id, event.seq, Breach.INSERTED, event.pk)
+        if head is not None and event.seq > head.last_seq:
+            return ChainProblem(agency_id, event.seq, Breach.INSERTED, event.pk)
         if event_hash(event) != event.hash:
             return ChainProblem(agency_id, event.seq, Breach.ALTERED, event.pk)
         if event.prev_hash != prev_hash:
@@ -130,7 +132,7 @@ def _walk(
         return None
     if head.last_seq > last_seq:
         return ChainProblem(agency_id, last_seq + 1, Breach.DELETED, None)
-    if head.last_seq < last_seq or head.last_hash != prev_hash:
+    if head.last_hash != prev_hash:
         return ChainProblem(agency_id, head.last_seq, Breach.ALTERED, None)
     return None
 

@@ -63,6 +63,7 @@ def display_number(*, kind: str, formatted: str) -> str:
     return f"ที่ {formatted}"
 
 
+@transaction.atomic
 def series_set_start(*, series: Series, year_be: int, next_number: int) -> SeriesYear:
     """Continue a paper register: the next number issued in ``year_be`` will be ``next_number``.
 

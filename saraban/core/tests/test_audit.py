@@ -179,7 +179,8 @@ def test_verify_catches_a_forged_event_appended_to_the_chain(busy_org):
     last = AuditEvent.objects.get(agency=ministry, seq=5)
     insert_raw(forge(ministry, 6, last.hash))
     err = verify_fails()
-    assert f"FAIL agency {ministry}, event #" in err
+    forged_id = AuditEvent.objects.get(agency=ministry, seq=6).pk
+    assert f"FAIL agency {ministry}, event #6 (id {forged_id}): inserted" in err
     assert f"agency {busy_org.province.pk}" not in err
 
 
