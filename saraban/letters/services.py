@@ -231,6 +231,20 @@ def _new_entry(
     )
 
 
+def _registration_details(
+    entry: RegisterEntry, stored: list[tuple[str, str, Blob]]
+) -> dict[str, object]:
+    """What the audit event of a registration says about it."""
+    return {
+        "registry": entry.series.registry_id,
+        "series": entry.series.kind,
+        "number": entry.formatted,
+        "year": entry.year_be,
+        "subject": entry.letter.subject,
+        "files": [blob.sha256 for _role, _name, blob in stored],
+    }
+
+
 def series_of(registry: Registry, kind: str) -> Series:
     series = Series.objects.filter(registry=registry, kind=kind).select_related("registry").first()
     if series is None:
@@ -278,14 +292,7 @@ def letter_register_incoming(
             actor=actor,
             target_type="letter",
             target_id=letter.pk,
-            details={
-                "registry": registry.pk,
-                "series": series.kind,
-                "number": entry.formatted,
-                "year": entry.year_be,
-                "subject": letter.subject,
-                "files": [blob.sha256 for _r, _n, blob in stored],
-            },
+            details=_registration_details(entry, stored),
         )
         _enqueue_after_registration(entry)
     return entry
@@ -369,16 +376,11 @@ def letter_register_outgoing(
             target_type="letter",
             target_id=letter.pk,
             details={
-                "registry": registry.pk,
-                "series": series.kind,
-                "number": entry.formatted,
-                "year": entry.year_be,
-                "subject": letter.subject,
+                **_registration_details(entry, stored),
                 "recipients": [
                     {"to": (r.agency.name_th if r.agency else r.text), "channel": r.channel}
                     for r in recipients
                 ],
-                "files": [blob.sha256 for _r, _n, blob in stored],
             },
         )
     return entry
