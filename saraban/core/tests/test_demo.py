@@ -101,3 +101,51 @@ def test_load_demo_force_loads_without_demo_setting(db, settings):
     settings.DEMO = False
     call_command("load_demo", "--force")
     assert Person.objects.filter(username="clerk").exists()
+
+
+@pytest.mark.slow
+def test_saraban_audit_verify_on_the_demo_fails_after_an_edit_or_a_delete(tmp_path):
+    """The operator's command, run as operators run it, against a demo node's own database."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    saraban = Path(sys.executable).with_name("saraban")
+    db = tmp_path / "demo.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "SARABAN_VAR_DIR": str(tmp_path),
+        "SARABAN_DEMO": "1",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(saraban), *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert run("migrate", "--no-input").returncode == 0
+    assert run("load_demo").returncode == 0
+    ok = run("audit", "verify")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("OK")
+
+    with sqlite3.connect(db) as conn:
+        agency, event_id = conn.execute(
+            "SELECT agency_id, id FROM core_auditevent WHERE seq = 3 ORDER BY agency_id LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "UPDATE core_auditevent SET details = '{\"subject\": \"x\"}' WHERE id = ?",
+            (event_id,),
+        )
+    edited = run("audit", "verify")
+    assert edited.returncode != 0
+    assert f"agency {agency}, event #3 (id {event_id}): altered" in edited.stderr
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM core_auditevent WHERE id = ?", (event_id,))
+    deleted = run("audit", "verify")
+    assert deleted.returncode != 0
+    assert f"agency {agency}, event #3: deleted" in deleted.stderr
