@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "saraban.core",
     "saraban.agencies",
     "saraban.letters",
+    "saraban.exchange",
     "saraban.api",
     "saraban.web",
 ]
@@ -172,6 +173,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Thai digits (๐-๙) in dates and numbers shown in the UI and printouts.
 SARABAN_THAI_DIGITS = _env_bool("SARABAN_THAI_DIGITS", False)
+
+# Exchange between agencies (saraban.exchange): retries, leases and limits.
+SARABAN_EXCHANGE_RETRY_BASE_SECONDS = float(os.environ.get("SARABAN_EXCHANGE_RETRY_BASE", "2"))
+SARABAN_EXCHANGE_RETRY_MAX_SECONDS = float(os.environ.get("SARABAN_EXCHANGE_RETRY_MAX", "300"))
+SARABAN_EXCHANGE_RETRY_LIMIT = int(os.environ.get("SARABAN_EXCHANGE_RETRY_LIMIT", "15"))
+SARABAN_EXCHANGE_LEASE_SECONDS = float(os.environ.get("SARABAN_EXCHANGE_LEASE", "120"))
+SARABAN_EXCHANGE_TIMEOUT_SECONDS = float(os.environ.get("SARABAN_EXCHANGE_TIMEOUT", "30"))
+SARABAN_EXCHANGE_MAX_BYTES = int(os.environ.get("SARABAN_EXCHANGE_MAX_BYTES", str(64 << 20)))
+SARABAN_EXCHANGE_MAX_AGE_SECONDS = int(os.environ.get("SARABAN_EXCHANGE_MAX_AGE", "3600"))
+SARABAN_EXCHANGE_OVERDUE_HOURS = float(os.environ.get("SARABAN_EXCHANGE_OVERDUE_HOURS", "24"))
 
 TASKS = {
     "default": {

@@ -68,6 +68,14 @@ class Agency(models.Model):
     phone = models.CharField("โทรศัพท์", max_length=64, blank=True)
     email = models.EmailField("ไปรษณีย์อิเล็กทรอนิกส์", blank=True)
     has_registry = models.BooleanField("มีงานสารบรรณของตนเอง", default=False)
+    exchange_code = models.CharField(
+        "รหัสรับส่งหนังสือระหว่างหน่วยงาน",
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The agency's address in the exchange directory, unique across all nodes.",
+    )
     thai_digits = models.BooleanField("ใช้เลขไทย", default=False)
     is_active = models.BooleanField(default=True)
 

@@ -3,6 +3,7 @@
 Ministry of Interior (มท) → สำนักงานปลัดกระทรวงมหาดไทย (central registry) →
 ศูนย์เทคโนโลยีสารสนเทศและการสื่อสาร (unit registry) → กลุ่มงานระบบสารบรรณ; the province of
 Chiang Mai with its own registry; and a city municipality (an LAO) as a separate agency.
+Each agency is enrolled for the exchange (codes ``moi``, ``chiangmai``, ``chiangmai-city``).
 Named people: ``admin`` (agency admin), ``clerk`` (central registry clerk), ``director``
 (head of the ICT centre, an executive) and ``officer`` (an officer in the centre).
 
@@ -86,6 +87,13 @@ def build_sample_org(*, password: str | None = None) -> SampleOrg:
         name_en="Chiang Mai City Municipality", parent=province, is_tenant=True,
         letter_code="ชม", office_code="52001",
     )
+    from saraban.exchange.directory import agency_enrol
+
+    for agency, code in ((ministry, "moi"), (province, "chiangmai"), (lao, "chiangmai-city")):
+        agency_enrol(agency=agency, code=code)
+    ministry.refresh_from_db()
+    province.refresh_from_db()
+    lao.refresh_from_db()
     central = registry_open(unit=ops, is_central=True, name_th="สารบรรณกลาง สป.มท.")
     ict_registry = registry_open(unit=ict, is_central=False, name_th="สารบรรณ ศสป.")
     province_registry = registry_open(unit=province, is_central=True)

@@ -162,6 +162,14 @@ def _build_agencies(org: SampleOrg) -> _Demo:
         name_en="Chiang Mai Provincial Administrative Organization", parent=org.province,
         is_tenant=True, letter_code="ชม", office_code="51000", short_name_th="อบจ.เชียงใหม่",
     )
+    from saraban.exchange.directory import agency_enrol
+
+    for agency, code in (
+        (cabinet, "soc"), (korat, "nakhonratchasima"), (songkhla, "songkhla"),
+        (pao, "chiangmai-pao"),
+    ):
+        agency_enrol(agency=agency, code=code)
+        agency.refresh_from_db()
     for name, code in (("อำเภอเมืองเชียงใหม่", "0017.1"), ("อำเภอแม่ริม", "0017.2")):
         agency_create(kind=AgencyKind.DISTRICT, name_th=name, parent=org.province,
                       office_code=code)

@@ -325,6 +325,9 @@ class Dispatch(models.Model):
         Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recipient_text = models.CharField(max_length=255, blank=True)
+    recipient_code = models.CharField(
+        max_length=64, blank=True, help_text="The recipient's exchange code (Saraban channel)."
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     address = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField()

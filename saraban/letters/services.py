@@ -61,6 +61,13 @@ class Recipient:
     agency: Agency | None = None
     text: str = ""
     address: str = ""
+    code: str = ""  # the exchange code, for the Saraban channel
+
+    @property
+    def exchange_code(self) -> str:
+        if self.code:
+            return self.code.strip()
+        return (self.agency.exchange_code or "") if self.agency is not None else ""
 
 
 @dataclass(slots=True)
@@ -343,6 +350,23 @@ def letter_register_outgoing(
         if r.channel == Channel.EMAIL and not r.address.strip():
             raise ValidationFailed("กรุณาระบุที่อยู่ไปรษณีย์อิเล็กทรอนิกส์", code="email_required",
                                    field="address")
+    # Saraban-channel recipients outside this agency go through the exchange; a unit of the
+    # agency itself is reached inside the node (internal distribution).
+    electronic = [
+        r for r in recipients
+        if r.channel == Channel.SARABAN
+        and not (r.agency is not None and r.agency.tenant_id == tenant.pk)
+    ]
+    if electronic:
+        from saraban.exchange.outbox import check_recipients
+
+        for r in electronic:
+            if not r.exchange_code:
+                raise ValidationFailed(
+                    "ผู้รับนี้ไม่มีรหัสรับส่งหนังสือทางระบบ เลือกช่องทางอื่น",
+                    code="recipient_not_electronic", field="recipients",
+                )
+        check_recipients(tenant, [r.exchange_code for r in electronic])
     if details.recipient_agency is None and not details.recipient_text.strip() and recipients:
         first = recipients[0]
         details.recipient_agency = first.agency
@@ -362,13 +386,18 @@ def letter_register_outgoing(
                            remarks=details.remarks)
         letter.number = entry.formatted
         letter.save(update_fields=["number"])
-        Dispatch.objects.bulk_create(
+        dispatches = Dispatch.objects.bulk_create(
             Dispatch(
                 letter=letter, recipient_agency=r.agency, recipient_text=r.text.strip(),
+                recipient_code=r.exchange_code if r in electronic else "",
                 channel=r.channel, address=r.address.strip(), created_at=now,
             )
             for r in recipients
         )
+        if electronic:
+            from saraban.exchange.outbox import enqueue_letter
+
+            enqueue_letter(letter=letter, dispatches=dispatches)
         audit_record(
             agency_id=tenant.pk,
             action="letter_register_outgoing",

@@ -33,8 +33,8 @@ def details(subject: str = "ขอเชิญประชุม") -> LetterDeta
 
 @pytest.fixture
 def busy_org(org):
-    """The sample organisation with five events in the ministry's chain and two in the
-    province's."""
+    """The sample organisation with six events in the ministry's chain (its enrolment in the
+    exchange, four registrations, a cancel) and three in the province's."""
     clerk = resolve_actor(org.clerk)
     entries = [
         letter_register_incoming(actor=clerk, registry=org.central, details=details(f"เรื่อง {i}"))
@@ -84,7 +84,8 @@ def test_registering_writes_an_event_with_actor_and_position(org):
     assert event.acting_kind == ""
     assert event.details["number"] == entry.formatted
     assert event.details["subject"] == "ขอเชิญประชุม"
-    assert (event.seq, event.prev_hash, event.hash) == (1, "", event_hash(event))
+    before = AuditEvent.objects.get(agency=org.ministry, seq=event.seq - 1)
+    assert (event.prev_hash, event.hash) == (before.hash, event_hash(event))
 
 
 def test_an_action_taken_while_acting_records_the_person_and_the_position_acted_for(org):
@@ -120,7 +121,7 @@ def test_acting_ends_with_its_end_date(org):
 
 def test_verify_passes_on_an_untouched_trail(busy_org):
     out, err = verify()
-    assert out.strip() == "OK 2 chains, 7 events verified"
+    assert out.strip() == "OK 3 chains, 10 events verified"
     assert err == ""
 
 
@@ -176,19 +177,19 @@ def insert_raw(event: AuditEvent) -> None:
 
 def test_verify_catches_a_forged_event_appended_to_the_chain(busy_org):
     ministry = busy_org.ministry.pk
-    last = AuditEvent.objects.get(agency=ministry, seq=5)
-    insert_raw(forge(ministry, 6, last.hash))
+    last = AuditEvent.objects.get(agency=ministry, seq=6)
+    insert_raw(forge(ministry, 7, last.hash))
     err = verify_fails()
-    forged_id = AuditEvent.objects.get(agency=ministry, seq=6).pk
-    assert f"FAIL agency {ministry}, event #6 (id {forged_id}): inserted" in err
+    forged_id = AuditEvent.objects.get(agency=ministry, seq=7).pk
+    assert f"FAIL agency {ministry}, event #7 (id {forged_id}): inserted" in err
     assert f"agency {busy_org.province.pk}" not in err
 
 
 def test_verify_names_a_forged_event_that_does_not_link(busy_org):
     ministry = busy_org.ministry.pk
-    AuditChain.objects.filter(agency=ministry).update(last_seq=6)  # even with the head moved
-    insert_raw(forge(ministry, 6, "0" * 64))
-    assert f"agency {ministry}, event #6" in verify_fails()
+    AuditChain.objects.filter(agency=ministry).update(last_seq=7)  # even with the head moved
+    insert_raw(forge(ministry, 7, "0" * 64))
+    assert f"agency {ministry}, event #7" in verify_fails()
 
 
 def test_verify_catches_a_forged_event_slipped_into_the_middle(busy_org):
@@ -210,6 +211,6 @@ def test_chains_of_two_agencies_are_independent(busy_org):
     assert f"agency {province}, event #1: deleted" in err
     assert f"agency {ministry}" not in err
     out, _ = verify("--agency", str(ministry))
-    assert out.strip() == "OK 1 chains, 5 events verified"
+    assert out.strip() == "OK 1 chains, 6 events verified"
     results = {a: p for a, _n, p in audit_verify()}
     assert results[ministry] is None and results[province] is not None

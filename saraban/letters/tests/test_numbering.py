@@ -176,7 +176,7 @@ def test_set_start_continues_a_paper_register(org):
         entry = letter_register_outgoing(
             actor=actor, registry=org.central, series_kind=SeriesKind.CIRCULAR,
             details=LetterDetails(kind="external", subject="แจ้งเวียน"),
-            recipients=[Recipient(channel="saraban", text="ทุกจังหวัด")],
+            recipients=[Recipient(channel="post", text="ทุกจังหวัด")],
         )
         command = letter_register_outgoing(
             actor=actor, registry=org.central, series_kind=SeriesKind.ORDER,

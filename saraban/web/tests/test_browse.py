@@ -54,7 +54,7 @@ def send(org, subject: str = "แจ้งผลการประชุม", **
     return letter_register_outgoing(
         actor=resolve_actor(org.clerk), registry=org.central, details=details,
         series_kind=SeriesKind.OUTGOING,
-        recipients=[Recipient(channel="saraban", text="จังหวัดเชียงใหม่")],
+        recipients=[Recipient(channel="saraban", agency=org.province)],
     )
 
 

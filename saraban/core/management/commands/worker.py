@@ -1,8 +1,9 @@
 """``saraban worker``: run the background worker (django-tasks-db's ``db_worker``).
 
 Jobs written by actions in their transaction (the receipt stamp, …) are run here after the
-action commits. ``--batch`` runs what is queued and exits (tests, cron); the other options
-are passed through to ``db_worker``.
+action commits, and a delivery loop sends the exchange outbox (saraban.exchange.worker).
+``--batch`` runs what is queued and exits (tests, cron); the other options are passed
+through to ``db_worker``.
 """
 
 from __future__ import annotations
@@ -40,4 +41,15 @@ class Command(BaseCommand):
             argv += ["--worker-id", options["worker_id"]]
         if not options["startup_delay"]:
             argv.append("--no-startup-delay")
-        call_command("db_worker", *argv, verbosity=options["verbosity"])
+        from saraban.exchange.worker import drain, start_delivery_thread
+
+        if options["batch"]:
+            drain()
+            call_command("db_worker", *argv, verbosity=options["verbosity"])
+            drain()
+            return
+        stop = start_delivery_thread(interval=min(options["interval"], 0.5))
+        try:
+            call_command("db_worker", *argv, verbosity=options["verbosity"])
+        finally:
+            stop.set()

@@ -1,0 +1,188 @@
+"""The exchange between agencies: directory, credentials, outbox and inbox.
+
+Every message has a globally unique id; the pair (sender code, message id) is processed once
+by the receiver, which keeps the signed transport receipt it gave and gives it again for a
+duplicate. The sender keeps one ``OutboxMessage`` per recipient, moved through its states by
+the worker and by the business receipts that come back.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from saraban.agencies.models import Agency, Person
+from saraban.letters.models import Blob, Dispatch, Letter, RegisterEntry
+
+
+class DirectoryEntry(models.Model):
+    """An agency reachable electronically: where it is hosted and how to check its signature."""
+
+    code = models.CharField("รหัสหน่วยงาน", max_length=64, unique=True)
+    name_th = models.CharField("ชื่อหน่วยงาน", max_length=255)
+    node_url = models.CharField(
+        "ที่อยู่โหนด", max_length=255, blank=True, help_text="Empty when hosted on this node."
+    )
+    certificate_pem = models.TextField("ใบรับรอง (PEM)")
+    agency = models.OneToOneField(
+        Agency,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="directory_entry",
+        help_text="The local agency, when it is hosted on this node.",
+    )
+    channels = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "directory entries"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_th}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.agency_id is not None
+
+
+class AgencyCredential(models.Model):
+    """The signing key and certificate of an agency hosted on this node (key kept encrypted)."""
+
+    agency = models.OneToOneField(Agency, on_delete=models.PROTECT, related_name="credential")
+    private_key_pem = models.TextField()
+    certificate_pem = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class MessageType(models.TextChoices):
+    LETTER = "letter", "หนังสือ"
+    RECEIPT = "receipt", "ตอบรับ"
+
+
+class OutState(models.TextChoices):
+    QUEUED = "queued", "รอส่ง"
+    SENT = "sent", "ส่งถึงแล้ว"
+    REGISTERED = "registered", "ลงรับแล้ว"
+    REJECTED = "rejected", "ปฏิเสธการรับ"
+    RETURNED = "returned", "ส่งคืน (ผิดหน่วยงาน)"
+    FAILED = "failed", "ส่งไม่สำเร็จ"
+    WITHDRAWN = "withdrawn", "ถอนคืนแล้ว"
+
+
+FINAL_OUT_STATES = frozenset(
+    {OutState.REGISTERED, OutState.REJECTED, OutState.RETURNED, OutState.FAILED,
+     OutState.WITHDRAWN}
+)
+
+
+class OutboxMessage(models.Model):
+    """One message to one recipient, from the dispatch to its final state."""
+
+    message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=16, choices=MessageType.choices)
+    sender = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    sender_code = models.CharField(max_length=64)
+    recipient_code = models.CharField(max_length=64, db_index=True)
+    letter = models.ForeignKey(
+        Letter, null=True, blank=True, on_delete=models.PROTECT, related_name="outbox"
+    )
+    dispatch = models.ForeignKey(
+        Dispatch, null=True, blank=True, on_delete=models.PROTECT, related_name="outbox"
+    )
+    # For a receipt message: the business receipt it carries (signed when it is sent).
+    payload = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=OutState.choices, default=OutState.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    transport_receipt = models.JSONField(null=True, blank=True)
+    # The recipient's business receipt.
+    receipt_number = models.CharField(max_length=128, blank=True)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(
+                fields=["state", "next_attempt_at"],
+                name="outbox_due",
+                condition=Q(state="queued"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id} → {self.recipient_code} ({self.state})"
+
+
+class InState(models.TextChoices):
+    WAITING = "waiting", "รอลงรับ"
+    REGISTERED = "registered", "ลงรับแล้ว"
+    REJECTED = "rejected", "ปฏิเสธ"
+    RETURNED = "returned", "ส่งคืน"
+
+
+class InboxMessage(models.Model):
+    """A letter that arrived for an agency on this node, waiting in its electronic inbox."""
+
+    sender_code = models.CharField(max_length=64)
+    message_id = models.UUIDField()
+    recipient = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="inbox")
+    content_digest = models.CharField(max_length=64)
+    envelope = models.JSONField()
+    signature = models.TextField()
+    receipt = models.JSONField(help_text="The signed transport receipt given for it.")
+    received_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=InState.choices, default=InState.WAITING)
+    entry = models.OneToOneField(
+        RegisterEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="inbox"
+    )
+    handled_by = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["sender_code", "message_id"], name="inbox_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender_code}/{self.message_id}"
+
+
+class InboxFile(models.Model):
+    message = models.ForeignKey(InboxMessage, on_delete=models.CASCADE, related_name="files")
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=16)
+    filename = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["pk"]
+
+
+class ReceivedReceipt(models.Model):
+    """A business receipt that came back: kept once per (sender, message id)."""
+
+    sender_code = models.CharField(max_length=64)
+    message_id = models.UUIDField()
+    receipt = models.JSONField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sender_code", "message_id"], name="receipt_once")
+        ]

@@ -1,0 +1,17 @@
+"""Transports carry a signed message to the recipient's node and bring back its receipt.
+
+``local`` hands the message to this node's own receiving code (both agencies hosted here);
+``saraban`` POSTs it to another Saraban node. e-CMS and e-mail transports plug in here later.
+"""
+
+from ._base import DeliveryFailed, Transport, TransportAnswer
+from ._local import LocalTransport
+from ._saraban import SarabanTransport
+
+__all__ = ["DeliveryFailed", "LocalTransport", "SarabanTransport", "Transport",
+           "TransportAnswer", "transport_for"]
+
+
+def transport_for(node_url: str) -> Transport:
+    """The transport that reaches a directory entry's node (empty URL: this node)."""
+    return SarabanTransport(node_url) if node_url else LocalTransport()

@@ -1,0 +1,47 @@
+"""The node-to-node endpoint: other Saraban nodes POST signed messages here."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from .errors import ExchangeRefused
+from .receive import receive_message
+
+
+def _refused(code: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message}, status=status)
+
+
+@csrf_exempt  # authenticated by the envelope's signature, not by a session
+@require_POST
+def messages(request: HttpRequest) -> JsonResponse:
+    limit = int(getattr(settings, "SARABAN_EXCHANGE_MAX_BYTES", 64 * 1024 * 1024))
+    length = int(request.headers.get("Content-Length") or 0)
+    if length > limit:
+        return _refused("envelope_too_large", "ซองหนังสือมีขนาดเกินกำหนด", 413)
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return _refused("envelope_too_large", "ซองหนังสือมีขนาดเกินกำหนด", 413)
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _refused("malformed_envelope", "ซองหนังสือไม่ใช่ JSON ที่ถูกต้อง")
+    try:
+        status, receipt = receive_message(data)
+    except ExchangeRefused as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    return JsonResponse(receipt, status=status)
+
+
+@require_GET
+def directory(request: HttpRequest) -> JsonResponse:
+    """This node's own part of the directory, for other nodes to load."""
+    from .directory import export_entries
+
+    base = request.build_absolute_uri("/").rstrip("/")
+    return JsonResponse({"entries": export_entries(local_only=True, node_url=base)})
