@@ -134,6 +134,10 @@ def parse(data: object) -> Incoming:
         assert isinstance(receipt, dict)
         _require(receipt.get("status") in {"registered", "rejected", "returned"}, "status")
         _require(isinstance(receipt.get("for"), str), "for")
+        try:
+            uuid.UUID(receipt["for"])
+        except ValueError as exc:
+            raise ExchangeRefused("ซองหนังสือไม่ถูกต้อง: for", code="malformed_envelope") from exc
     return Incoming(envelope=envelope, signature=signature, files=files)
 
 
