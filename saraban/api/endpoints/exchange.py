@@ -347,7 +347,7 @@ def _outbox(person: Person, message_id: uuid.UUID) -> OutboxMessage:
 
 
 def _optional_reason(request: HttpRequest) -> str:
-    if not request.content_type.endswith("json") or not request.body.strip():
+    if not (request.content_type or "").endswith("json") or not request.body.strip():
         return ""
     try:
         return ReasonIn.model_validate_json(request.body).reason
