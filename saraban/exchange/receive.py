@@ -20,6 +20,7 @@ from django.utils import timezone
 from saraban.core.audit import audit_record
 from saraban.core.errors import FileRejected
 from saraban.letters import files as blobs
+from saraban.letters.models import Blob
 
 from . import crypto
 from .envelope import Incoming, content_of, parse, parse_time, utc_now_iso
@@ -69,9 +70,7 @@ def receive_message(data: object) -> tuple[int, dict[str, Any]]:
     recipient_agency_id: int | None = None
     try:
         message = parse(data)
-        sender = DirectoryEntry.objects.filter(code=message.sender).first()
-        if sender is None:
-            raise ExchangeRefused("ไม่รู้จักหน่วยงานผู้ส่ง", code="unknown_sender")
+        # The recipient first, so that a refusal is recorded in its audit trail.
         recipient = (
             DirectoryEntry.objects.filter(code=message.recipient, agency__isnull=False)
             .select_related("agency")
@@ -79,6 +78,9 @@ def receive_message(data: object) -> tuple[int, dict[str, Any]]:
         )
         if recipient is not None:
             recipient_agency_id = recipient.agency_id
+        sender = DirectoryEntry.objects.filter(code=message.sender).first()
+        if sender is None:
+            raise ExchangeRefused("ไม่รู้จักหน่วยงานผู้ส่ง", code="unknown_sender")
         if not crypto.verify(sender.certificate_pem, message.envelope, message.signature):
             raise ExchangeRefused("ลายมือชื่อของซองหนังสือไม่ถูกต้อง", code="bad_signature")
         if recipient_agency_id is None:
@@ -136,6 +138,7 @@ def _receive_letter(
         raise ExchangeRefused("มีไฟล์ที่ไม่ได้ลงนามมาด้วย", code="digest_mismatch")
     receipt = sign_receipt(credential, _receipt_body(message, {i["sha256"]: i["size"]
                                                                for i in listed}))
+    written: list[str] = []  # files this message put on disk, removed again if it is refused
     try:
         with transaction.atomic():
             inbox = InboxMessage.objects.create(
@@ -150,10 +153,13 @@ def _receive_letter(
             )
             for item in listed:
                 allowed = blobs.MAIN_TYPES if item["role"] == "main" else blobs.ATTACHMENT_TYPES
+                existed = blobs.blob_path(item["sha256"]).exists()
                 try:
                     blob = blobs.store_file(message.files[item["sha256"]], allowed=allowed)
                 except FileRejected as exc:
                     raise ExchangeRefused(exc.message, code="file_rejected") from exc
+                if not existed:
+                    written.append(blob.sha256)
                 InboxFile.objects.create(
                     message=inbox, blob=blob, role=item["role"], filename=item["name"][:255]
                 )
@@ -172,9 +178,22 @@ def _receive_letter(
             )
     except IntegrityError:
         # Another request stored the same message first: answer as for a duplicate.
+        _remove_unreferenced(written)
         seen = InboxMessage.objects.get(sender_code=message.sender, message_id=message.message_id)
         return _duplicate(seen.content_digest, content_digest, seen.receipt)
+    except ExchangeRefused:
+        _remove_unreferenced(written)
+        raise
     return 201, receipt
+
+
+def _remove_unreferenced(shas: list[str]) -> None:
+    """Take back the files a rolled-back message wrote (e.g. a good main file before a
+    refused attachment), so that a refusal stores nothing; a file some committed blob row
+    names is kept."""
+    for sha in shas:
+        if not Blob.objects.filter(sha256=sha).exists():
+            blobs.blob_path(sha).unlink(missing_ok=True)
 
 
 def _duplicate(
