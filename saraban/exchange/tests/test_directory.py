@@ -196,7 +196,8 @@ def test_command_delivers_reports_status_and_registers_the_inbox(org, province_c
     run("deliver")
     out = OutboxMessage.objects.get(letter=entry.letter, type="letter")
     assert out.state == OutState.REGISTERED
-    assert out.receipt_number == InboxMessage.objects.get().entry.formatted
+    registered = InboxMessage.objects.get().entry
+    assert registered is not None and out.receipt_number == registered.formatted
     assert json.loads(run("status")) == {
         "inbox": {"registered": 1}, "outbox": {"registered": 1, "sent": 1},
     }
