@@ -3,8 +3,12 @@
 from django.urls import include, path
 
 from .urls_browse import urlpatterns as browse
+from .urls_exchange import urlpatterns as exchange_urls
 from .urls_onboarding import urlpatterns as onboarding
 from .urls_register import urlpatterns as register
 
 app_name = "web"
-urlpatterns = [*browse, *register, path("onboarding/", include(onboarding))]
+urlpatterns = [
+    *browse, *register, path("onboarding/", include(onboarding)),
+    path("exchange/", include(exchange_urls)),
+]

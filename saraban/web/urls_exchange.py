@@ -1,0 +1,19 @@
+"""Routes of the exchange UI: the electronic inbox, outbox buttons and the directory."""
+
+from django.urls import URLPattern, path
+
+from .views import exchange
+
+urlpatterns: list[URLPattern] = [
+    path("inbox/", exchange.inbox, name="exchange_inbox"),
+    path("inbox/<int:message_id>/register/", exchange.inbox_register,
+         name="exchange_inbox_register"),
+    path("inbox/<int:message_id>/<str:action>/", exchange.inbox_decline,
+         name="exchange_inbox_decline"),
+    path("inbox/<int:message_id>/files/<int:file_id>/", exchange.inbox_file,
+         name="exchange_inbox_file"),
+    path("outbox/<uuid:message_id>/<str:action>/", exchange.outbox_action,
+         name="exchange_outbox_action"),
+    path("directory/", exchange.directory, name="exchange_directory"),
+    path("directory/export/", exchange.directory_export, name="exchange_directory_export"),
+]
