@@ -290,3 +290,29 @@ def test_directory_import_refuses_bad_files_and_saves_nothing(client, org, conte
     assert response.status_code == 400
     assert error in response.content.decode()
     assert DirectoryEntry.objects.count() == before
+
+
+# ---- the Django admin -------------------------------------------------------------------------
+
+
+def test_django_admin_shows_credentials_without_the_key_to_superusers_only(client, org):
+    from saraban.exchange.models import AgencyCredential
+
+    credential = AgencyCredential.objects.get(agency=org.ministry)
+    root = make_person("root", "ผู้ดูแล สูงสุด", agency=org.ministry, password=None)
+    root.is_staff = root.is_superuser = True
+    root.save()
+    client.force_login(root)
+    html = page(client, reverse("admin:exchange_agencycredential_change", args=[credential.pk]))
+    assert "BEGIN CERTIFICATE" in html
+    assert "PRIVATE KEY" not in html and credential.private_key_pem[40:80] not in html
+    page(client, reverse("admin:exchange_outboxmessage_changelist"))
+    page(client, reverse("admin:exchange_inboxmessage_changelist"))
+    entry = DirectoryEntry.objects.get(code="moi")
+    html = page(client, reverse("admin:exchange_directoryentry_change", args=[entry.pk]))
+    assert 'name="certificate_pem"' not in html
+    org.admin.is_staff = True
+    org.admin.save()
+    client.force_login(org.admin)
+    response = client.get(reverse("admin:exchange_directoryentry_changelist"))
+    assert response.status_code == 403
