@@ -99,6 +99,7 @@ def recipients(items: list[RecipientIn]) -> list[Recipient]:
             agency=found[r.agency_id] if r.agency_id is not None else None,
             text=r.text,
             address=r.address,
+            code=r.code,
         )
         for r in items
     ]

@@ -70,6 +70,10 @@ class RecipientIn(_In):
     text: str = Field("", max_length=255)
     channel: str
     address: str = Field("", max_length=255)
+    code: str = Field(
+        "", max_length=64,
+        description="exchange code of an agency on another Saraban node (channel saraban)",
+    )
 
 
 class OutgoingIn(LetterIn):
