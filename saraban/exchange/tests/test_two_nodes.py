@@ -139,3 +139,35 @@ def test_the_api_addresses_a_remote_agency_by_its_exchange_code(org, client):
                            headers={"authorization": f"Bearer {token}"})
     assert (response.status_code, response.json()["code"]) == (400, "unknown_exchange_recipient")
     assert OutboxMessage.objects.count() == 1
+
+
+def _serve_once(answer: bytes) -> int:
+    """A server that reads one request and sends ``answer`` raw, then hangs up; its port."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(answer)
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize("status", [b"201 Created", b"400 Bad Request"])
+def test_an_answer_cut_off_midway_is_a_failed_attempt_to_retry(status):
+    """The network dropped the receipt halfway: the worker retries later (with backoff)
+    instead of tripping over the error and leaving the message claimed until its lease ends."""
+    from saraban.exchange.transport import DeliveryFailed, SarabanTransport
+
+    port = _serve_once(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n"
+                       b"Content-Length: 400\r\n\r\n{\"receipt\": {\"id\"")
+    with pytest.raises(DeliveryFailed) as caught:
+        SarabanTransport(f"http://127.0.0.1:{port}").deliver({"envelope": {}})
+    assert not caught.value.permanent
+    assert caught.value.code in {"unreachable", "http_error"}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -34,7 +35,10 @@ class SarabanTransport:
                 status = response.status
                 raw = response.read()
         except urllib.error.HTTPError as exc:
-            raw = exc.read()
+            raw = b""
+            with contextlib.suppress(http.client.HTTPException, OSError):  # cut off too
+                raw = exc.read()
+            exc.close()
             code = "http_error"
             with contextlib.suppress(ValueError, AttributeError):
                 code = str(json.loads(raw).get("code", code))
@@ -43,6 +47,8 @@ class SarabanTransport:
                                  permanent=permanent) from exc
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             raise DeliveryFailed(f"unreachable: {exc}", code="unreachable") from exc
+        except http.client.HTTPException as exc:  # the answer was cut off: try again later
+            raise DeliveryFailed(f"answer cut off: {exc!r}", code="unreachable") from exc
         try:
             answer = json.loads(raw)
         except ValueError as exc:
