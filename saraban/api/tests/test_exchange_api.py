@@ -157,3 +157,24 @@ def test_requeue_a_failed_delivery_and_see_overdue_ones(api, org, cm_clerk):
     hidden = api.get(f"{API}/letters/{sent.letter_id}/deliveries",
                      headers=api.as_user("cm-clerk"))
     assert (hidden.status_code, hidden.json()["code"]) == (404, "letter_not_found")
+
+
+def test_inbox_list_costs_the_same_queries_for_5_and_20_letters(api, org, cm_clerk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    headers = api.as_user("cm-clerk")
+    api.get(f"{API}/exchange/inbox", headers=headers)  # the token's first use is recorded once
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get(f"{API}/exchange/inbox", headers=headers).status_code == 200
+        return len(ctx.captured_queries)
+
+    for i in range(5):
+        send(org, subject=f"เรื่อง {i}")
+    few = queries()
+    for i in range(15):
+        send(org, subject=f"เรื่องเพิ่ม {i}")
+    assert api.get(f"{API}/exchange/inbox", headers=headers).json()["total"] == 20
+    assert queries() == few
