@@ -8,7 +8,9 @@ State machine of a letter message (one per recipient)::
       └─ retry with exponential backoff while the recipient cannot be reached
 
 A business receipt may overtake the transport receipt (when the answer to a delivered
-message was lost); a later duplicate transport receipt never moves a message backwards.
+message was lost), and may arrive after the message was marked failed (every answer lost, but
+the recipient has it): it moves the message to its final state all the same. A later duplicate
+transport receipt never moves a message backwards.
 """
 
 from __future__ import annotations

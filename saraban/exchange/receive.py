@@ -235,7 +235,9 @@ def _receive_receipt(
                 received_at=timezone.now(),
             )
             locked = OutboxMessage.objects.select_for_update().get(pk=out.pk)
-            if locked.state in {OutState.QUEUED, OutState.SENT}:
+            # From "failed" too: the sender gave up waiting for the transport receipt, but
+            # the recipient has the letter and has decided on it.
+            if locked.state in {OutState.QUEUED, OutState.SENT, OutState.FAILED}:
                 locked.state = {
                     "registered": OutState.REGISTERED,
                     "rejected": OutState.REJECTED,
