@@ -9,7 +9,8 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
-.PHONY: run test test-sqlite test-postgres lint browser-deps bench-numbering demo clean
+.PHONY: run test test-sqlite test-postgres lint browser-deps bench-numbering demo clean \
+	bench-exchange fault-exchange
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Saraban needs Python >= 3.12 (see .python-version)")'
@@ -64,6 +65,15 @@ lint: $(VENV)/.installed-dev
 ## bench-numbering: registrations/s, p50/p99 and duplicates/gaps, SQLite and PostgreSQL.
 bench-numbering: $(VENV)/.installed-dev
 	$(PY) bench/numbering.py --db both
+
+## bench-exchange: letters/s and p50/p99 send-to-registered between two nodes (PostgreSQL).
+bench-exchange: $(VENV)/.installed-dev
+	$(PY) bench/exchange.py
+
+## fault-exchange: 1,000 letters between two nodes while workers, servers and the network
+## fail at random; prints lost, duplicated and final-state counts (non-zero exit if any).
+fault-exchange: $(VENV)/.installed-dev
+	$(PY) bench/exchange_faults.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
