@@ -338,8 +338,10 @@ def exchange_withdraw(*, actor: Actor, out: OutboxMessage, reason: str = "") -> 
     _check_sender(actor, out)
     with transaction.atomic():
         locked = _locked(out)
-        if locked.state not in {OutState.REJECTED, OutState.RETURNED, OutState.FAILED}:
-            raise Conflict("ถอนคืนได้เฉพาะหนังสือที่ถูกปฏิเสธ ส่งคืน หรือส่งไม่สำเร็จ",
+        # Only what the recipient answered: a failed message may have arrived after all
+        # (every answer lost), so it is sent again under its own id (requeue) instead.
+        if locked.state not in {OutState.REJECTED, OutState.RETURNED}:
+            raise Conflict("ถอนคืนได้เฉพาะหนังสือที่ผู้รับปฏิเสธหรือส่งคืน",
                            code="not_withdrawable")
         locked.state = OutState.WITHDRAWN
         locked.closed_at = timezone.now()

@@ -45,7 +45,7 @@ Q, S, REG, REJ, RET, FAIL, WD = (
 ALLOWED: dict[str, set[str]] = {
     Q: {S, REG, REJ, RET, FAIL},
     S: {REG, REJ, RET},
-    FAIL: {Q, REG, REJ, RET, WD},
+    FAIL: {Q, REG, REJ, RET},
     REJ: {WD},
     RET: {WD},
     REG: set(),
@@ -96,7 +96,6 @@ class World:
             recipients=[Recipient(channel="saraban", agency=a) for a in (org.province, org.lao)],
             main_file=Upload("letter.pdf", tiny_pdf()),
         )
-        self.withdrawn_after_failure: set[str] = set()
 
     def letters(self, code: str) -> list[OutboxMessage]:
         return list(OutboxMessage.objects.filter(type="letter", recipient_code=code))
@@ -143,11 +142,7 @@ class World:
                     if row.state == FAIL:
                         outbox.exchange_requeue(actor=self.clerks[row.sender_code], out=row)
             case "withdraw":
-                latest = self.latest(code)
-                if self.guarded(outbox.exchange_withdraw, latest, {REJ, RET, FAIL}) and (
-                    latest.state == FAIL
-                ):
-                    self.withdrawn_after_failure.add(code)
+                self.guarded(outbox.exchange_withdraw, self.latest(code), {REJ, RET})
             case "resend":
                 latest = self.latest(code)
                 self.guarded(outbox.exchange_resend, latest, {WD})
@@ -179,8 +174,7 @@ class World:
         for code in self.codes:
             registered = InboxMessage.objects.filter(recipient__exchange_code=code,
                                                      state=InState.REGISTERED).count()
-            if code not in self.withdrawn_after_failure:
-                assert registered <= 1, "one letter registered twice by its recipient"
+            assert registered <= 1, "one letter registered twice by its recipient"
         for receipt in OutboxMessage.objects.filter(type="receipt", state=S):
             letter = OutboxMessage.objects.get(message_id=receipt.payload["for"])
             assert letter.state in {receipt.payload["status"], WD}, (
