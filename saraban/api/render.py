@@ -16,6 +16,7 @@ from .schemas import (
     LetterSummaryOut,
     ReferenceOut,
     RegistryOut,
+    ReplacedFileOut,
 )
 
 ENTRY_RELATED = ("series__registry", "registered_by")
@@ -74,7 +75,11 @@ LETTER_PREFETCH = (
 
 
 def letter_out(letter: Letter) -> LetterOut:
-    """The full letter; load it with ``prefetch_related(*LETTER_PREFETCH)``."""
+    """The full letter; load it with ``prefetch_related(*LETTER_PREFETCH)``.
+
+    ``files`` are the current ones; ``replaced_files`` those a correction replaced (kept).
+    """
+    all_files = list(letter.files.all())
     files = [
         FileOut(
             id=f.pk,
@@ -85,7 +90,24 @@ def letter_out(letter: Letter) -> LetterOut:
             content_type=f.blob.content_type,
             url=reverse("api:letter_file", kwargs={"letter_id": letter.pk, "file_id": f.pk}),
         )
-        for f in letter.files.all()
+        for f in all_files
+        if f.replaced_at is None
+    ]
+    replaced_files = [
+        ReplacedFileOut(
+            id=f.pk,
+            role=f.role,
+            filename=f.filename,
+            sha256=f.blob.sha256,
+            size=f.blob.size,
+            content_type=f.blob.content_type,
+            url=reverse("api:letter_file", kwargs={"letter_id": letter.pk, "file_id": f.pk}),
+            replaced_at=f.replaced_at,
+            replaced_by_id=f.replaced_by_id,
+            correction_reason=f.correction_reason,
+        )
+        for f in all_files
+        if f.replaced_at is not None
     ]
     dispatches = [
         DispatchOut(
@@ -109,6 +131,7 @@ def letter_out(letter: Letter) -> LetterOut:
             "created_at": letter.created_at,
             "entries": [entry_out(e) for e in letter.entries.all()],
             "files": files,
+            "replaced_files": replaced_files,
             "dispatches": dispatches,
             "references": [
                 ReferenceOut(letter_id=r.referenced_id, text=r.text)

@@ -110,6 +110,14 @@ class FileOut(Schema):
     url: str
 
 
+class ReplacedFileOut(FileOut):
+    """A file a correction replaced: kept, with when, by which file and why."""
+
+    replaced_at: dt.datetime
+    replaced_by_id: int | None
+    correction_reason: str
+
+
 class DispatchOut(Schema):
     id: int
     recipient_agency_id: int | None
@@ -149,6 +157,7 @@ class LetterOut(LetterSummaryOut):
     created_at: dt.datetime
     entries: list[EntryOut]
     files: list[FileOut]
+    replaced_files: list[ReplacedFileOut] = []
     dispatches: list[DispatchOut]
     references: list[ReferenceOut]
     enclosures: list[str]

@@ -168,7 +168,8 @@ def build_message(out: OutboxMessage) -> dict[str, Any]:
         assert out.letter is not None
         envelope["letter"] = letter_payload(out.letter)
         listed = []
-        for f in out.letter.files.select_related("blob").order_by("role", "pk"):
+        current = out.letter.files.filter(replaced_at__isnull=True)  # not the replaced ones
+        for f in current.select_related("blob").order_by("role", "pk"):
             listed.append({
                 "name": f.filename, "role": "main" if f.role == FileRole.MAIN else "attachment",
                 "sha256": f.blob.sha256, "size": f.blob.size,

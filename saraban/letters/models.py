@@ -161,12 +161,21 @@ class LetterFile(models.Model):
     filename = models.CharField(max_length=255)
     added_by = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     added_at = models.DateTimeField()
+    # A correction (saraban.letters.corrections) never rewrites a file: the old one is kept,
+    # marked replaced with the reason, and the new one added beside it.
+    replaced_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    correction_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["role", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["letter"], condition=Q(role="main"), name="letterfile_one_main"
+                fields=["letter"],
+                condition=Q(role="main", replaced_at__isnull=True),
+                name="letterfile_one_main",
             )
         ]
 

@@ -264,7 +264,9 @@ def series_of(registry: Registry, kind: str) -> Series:
 def _enqueue_after_registration(entry: RegisterEntry) -> None:
     from .tasks import make_receipt_stamp
 
-    if entry.letter.files.filter(role=FileRole.MAIN, blob__content_type=files.PDF).exists():
+    if entry.letter.files.filter(
+        role=FileRole.MAIN, replaced_at__isnull=True, blob__content_type=files.PDF
+    ).exists():
         make_receipt_stamp.enqueue(entry.pk)
 
 

@@ -16,7 +16,9 @@ def stamped_copy(entry: RegisterEntry) -> DerivedFile | None:
     ``None`` when the letter has no main PDF (paper only, or an image scan).
     """
     main = (
-        entry.letter.files.filter(role=FileRole.MAIN, blob__content_type=files.PDF)
+        entry.letter.files.filter(
+            role=FileRole.MAIN, replaced_at__isnull=True, blob__content_type=files.PDF
+        )
         .select_related("blob")
         .first()
     )

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from .views import exchange
+from .views import exchange, exchange_correct
 
 urlpatterns: list[URLPattern] = [
     path("inbox/", exchange.inbox, name="exchange_inbox"),
@@ -12,6 +12,8 @@ urlpatterns: list[URLPattern] = [
          name="exchange_inbox_decline"),
     path("inbox/<int:message_id>/files/<int:file_id>/", exchange.inbox_file,
          name="exchange_inbox_file"),
+    path("outbox/<uuid:message_id>/correct/", exchange_correct.outbox_correct,
+         name="exchange_outbox_correct"),
     path("outbox/<uuid:message_id>/<str:action>/", exchange.outbox_action,
          name="exchange_outbox_action"),
     path("directory/", exchange.directory, name="exchange_directory"),

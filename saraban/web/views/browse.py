@@ -53,6 +53,7 @@ ACTION_LABELS = {
     "register_entry_cancel": "ยกเลิกเลขทะเบียน",
     "letter_hand_over": "ส่งต่อหน่วยงาน",
     "letter_register_in_unit": "หน่วยงานลงทะเบียนรับ",
+    "letter_correct": "แก้ไขหนังสือ",
 }
 ACTING_LABELS = {"acting": "รักษาราชการแทน", "delegated": "ปฏิบัติราชการแทน"}
 
@@ -295,7 +296,10 @@ def letter_detail(request: HttpRequest, letter_id: int) -> HttpResponse:
     entries = list(
         letter.entries.select_related("series__registry").order_by("registered_at", "pk")
     )
-    files = list(letter.files.select_related("blob"))
+    all_files = list(letter.files.select_related("blob"))
+    files = [f for f in all_files if f.replaced_at is None]
+    replaced = sorted((f for f in all_files if f.replaced_at is not None),
+                      key=lambda f: (f.replaced_at, f.role, f.pk))
     has_pdf = any(
         f.role == "main" and f.blob.content_type == letter_files.PDF for f in files
     )
@@ -313,6 +317,7 @@ def letter_detail(request: HttpRequest, letter_id: int) -> HttpResponse:
             ],
             "dispatches": list(letter.dispatches.select_related("recipient_agency")),
             "files": files,
+            "replaced_files": replaced,
             "has_pdf": has_pdf,
             "history": _history(letter),
         },
