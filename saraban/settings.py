@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "saraban.agencies",
     "saraban.letters",
     "saraban.exchange",
+    "saraban.routing",
     "saraban.api",
     "saraban.web",
 ]
@@ -183,6 +184,19 @@ SARABAN_EXCHANGE_TIMEOUT_SECONDS = float(os.environ.get("SARABAN_EXCHANGE_TIMEOU
 SARABAN_EXCHANGE_MAX_BYTES = int(os.environ.get("SARABAN_EXCHANGE_MAX_BYTES", str(64 << 20)))
 SARABAN_EXCHANGE_MAX_AGE_SECONDS = int(os.environ.get("SARABAN_EXCHANGE_MAX_AGE", "3600"))
 SARABAN_EXCHANGE_OVERDUE_HOURS = float(os.environ.get("SARABAN_EXCHANGE_OVERDUE_HOURS", "24"))
+
+# Routing: days to the deadline by urgency (0 ปกติ … 3 ด่วนที่สุด; 0 days = the same day),
+# ending at office closing time; e-mail notifications (console backend unless configured).
+SARABAN_DEADLINE_DAYS: dict[int, int | None] = {3: 0, 2: 1, 1: 3, 0: None}
+SARABAN_OFFICE_CLOSE = os.environ.get("SARABAN_OFFICE_CLOSE", "16:30")
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "SARABAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+        ),
+    }
+}
+DEFAULT_FROM_EMAIL = os.environ.get("SARABAN_FROM_EMAIL", "saraban@localhost")
 
 TASKS = {
     "default": {

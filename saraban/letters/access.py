@@ -11,7 +11,12 @@ Their scope is built from their role grants and positions:
 * an officer grant covers that unit only;
 * an agency admin grant manages the organisation and gives no sight of letters;
 * a position they hold, or act for today, covers its unit, and its subtree when the position
-  is the head of the unit.
+  is the head of the unit; acting in a post also brings the executive grants of the person
+  whose post it is (รักษาราชการแทน acts with the post's reach);
+
+and, beyond their scope, a non-secret letter assigned to them (to them, to a position they
+hold or act for today) or a circular addressed to them. A secret letter assigned to a person
+names them as a reader.
 """
 
 from __future__ import annotations
@@ -57,11 +62,20 @@ def scope_unit_ids(person: Person) -> frozenset[int]:
             subtree_roots.add((path, tenant_id))
         elif role == Role.OFFICER:
             direct.add(unit_id)
-    for position, _kind in positions_for(person):
+    acted_for_holders: set[int] = set()
+    for position, kind in positions_for(person):
         if position.is_head:
             subtree_roots.add((position.unit.path, position.unit.tenant_id))
         else:
             direct.add(position.unit_id)
+        if kind and position.holder_id is not None:
+            acted_for_holders.add(position.holder_id)
+    # Acting in a post brings the post's executive reach (the holder's executive grants).
+    subtree_roots |= set(
+        RoleGrant.objects.filter(
+            person_id__in=acted_for_holders, role=Role.EXECUTIVE
+        ).values_list("unit__path", "unit__tenant_id")
+    )
     scope = frozenset(_subtree_ids(subtree_roots) | direct)
     person._saraban_scope = scope  # type: ignore[attr-defined]
     return scope
@@ -79,8 +93,18 @@ def visible_letters(person: Person) -> QuerySet[Letter]:
         "letter_id"
     )
     handed_ids = Handover.objects.filter(to_registry__unit_id__in=scope).values("letter_id")
+    from saraban.routing.models import Assignment, CircularRecipient
+
+    positions = [p.pk for p, _kind in positions_for(person)]
+    assigned_ids = Assignment.objects.filter(
+        Q(to_person=person) | Q(to_position__in=positions) | Q(to_unit__in=scope)
+    ).values("letter_id")
+    circular_ids = CircularRecipient.objects.filter(
+        Q(person=person) | Q(unit__in=scope)
+    ).values("letter_id")
     open_letters = Q(secrecy=0) & (
         Q(unit_id__in=scope) | Q(pk__in=registered_ids) | Q(pk__in=handed_ids)
+        | Q(pk__in=assigned_ids) | Q(pk__in=circular_ids)
     )
     # The tenant boundary holds even where the tree does not: an LAO sits under its province.
     return Letter.objects.filter(tenant_id=person.agency_id).filter(

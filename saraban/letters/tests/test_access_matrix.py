@@ -156,6 +156,7 @@ def build_matrix(org) -> Matrix:
                                     position=org.director_post, kind=ActingKind.ACTING,
                                     starts_on=today)
     someone["acting@ict"].heads.add("ict")
+    someone["acting@ict"].wide.add("ops")  # the director's executive grant comes with the post
     ActingAssignment.objects.create(person=person("acted@ict", "ministry"),
                                     position=org.director_post, kind=ActingKind.DELEGATED,
                                     starts_on=today - dt.timedelta(days=30),
