@@ -434,6 +434,37 @@ def _moments(start: dt.datetime, end: dt.datetime, n: int) -> list[dt.datetime |
     return [min(start + step * i, end) for i in range(n)]
 
 
+def _routing(org: SampleOrg) -> None:
+    """Today's incoming letters at the central registry: endorsed and assigned by the
+    director, some acknowledged and one closed by the officer, so the desks have work."""
+    from saraban.routing.services import (
+        Target,
+        routing_acknowledge,
+        routing_assign,
+        routing_close,
+        routing_endorse,
+    )
+
+    director = resolve_actor(org.director)
+    officer = resolve_actor(org.officer)
+    letters = list(
+        Letter.objects.filter(tenant=org.ministry, direction="incoming", secrecy=0,
+                              entries__series__registry=org.central)
+        .order_by("-created_at")[:4]
+    )
+    for i, letter in enumerate(letters):
+        text = "มอบ ศสป. ดำเนินการ" if i % 2 == 0 else "เพื่อโปรดพิจารณา"
+        endorsement = routing_endorse(actor=director, letter=letter, text=text)
+        target = Target(person=org.officer) if i < 3 else Target(unit=org.ict)
+        [assignment] = routing_assign(actor=director, letter=letter, targets=[target],
+                                      endorsement=endorsement, note=text)
+        if i == 1:
+            routing_acknowledge(actor=officer, assignment=assignment)
+        if i == 2:
+            routing_close(actor=officer, assignment=assignment,
+                          outcome="ดำเนินการตามที่ได้รับมอบหมายแล้ว")
+
+
 @transaction.atomic
 def load_demo() -> DemoSummary:
     """Load the demo once; a second call finds it and changes nothing."""
@@ -459,5 +490,6 @@ def load_demo() -> DemoSummary:
     moments += [None] * 20  # the rest are registered now: today's letters for the dashboard
     current = _Letters(demo, year_ce=this_year, moments=moments)
     _year_letters(demo, current, current=True)
+    _routing(org)
     return DemoSummary(created=True, letters=previous.count + current.count,
                        years=[be_year(dt.date(last_year, 6, 1)), be_year(dt.date(this_year, 6, 1))])
