@@ -6,9 +6,11 @@ from .urls_browse import urlpatterns as browse
 from .urls_exchange import urlpatterns as exchange_urls
 from .urls_onboarding import urlpatterns as onboarding
 from .urls_register import urlpatterns as register
+from .urls_routing import urlpatterns as routing_urls
 
 app_name = "web"
 urlpatterns = [
     *browse, *register, path("onboarding/", include(onboarding)),
     path("exchange/", include(exchange_urls)),
+    path("routing/", include(routing_urls)),
 ]

@@ -54,6 +54,14 @@ ACTION_LABELS = {
     "letter_hand_over": "ส่งต่อหน่วยงาน",
     "letter_register_in_unit": "หน่วยงานลงทะเบียนรับ",
     "letter_correct": "แก้ไขหนังสือ",
+    "routing_endorse": "เกษียนหนังสือ",
+    "routing_assign": "มอบหมาย",
+    "routing_acknowledge": "รับทราบ",
+    "routing_close": "เรื่องเสร็จ",
+    "routing_return": "ส่งคืน",
+    "routing_forward": "ส่งต่อ",
+    "circular_distribute": "เวียนหนังสือ",
+    "circular_acknowledge": "รับทราบหนังสือเวียน",
 }
 ACTING_LABELS = {"acting": "รักษาราชการแทน", "delegated": "ปฏิบัติราชการแทน"}
 
