@@ -13,4 +13,5 @@ urlpatterns = [
     *browse, *register, path("onboarding/", include(onboarding)),
     path("exchange/", include(exchange_urls)),
     path("routing/", include(routing_urls)),
+    path("", include("saraban.web.urls_notify")),
 ]

@@ -1,17 +1,23 @@
 """``saraban worker``: run the background worker (django-tasks-db's ``db_worker``).
 
 Jobs written by actions in their transaction (the receipt stamp, …) are run here after the
-action commits, and a delivery loop sends the exchange outbox (saraban.exchange.worker).
+action commits, and a delivery loop sends the exchange outbox (saraban.exchange.worker);
+a second small loop sends routing reminders every few minutes (saraban.routing.reminders).
 ``--batch`` runs what is queued and exits (tests, cron); the other options are passed
 through to ``db_worker``.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections, connections
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -49,7 +55,40 @@ class Command(BaseCommand):
             drain()
             return
         stop = start_delivery_thread(interval=min(options["interval"], 0.5))
+        stop_reminders = start_reminder_thread(interval=REMINDER_INTERVAL)
         try:
             call_command("db_worker", *argv, verbosity=options["verbosity"])
         finally:
             stop.set()
+            stop_reminders.set()
+
+
+REMINDER_INTERVAL = 300.0  # seconds between reminder passes (routing deadlines)
+
+
+def run_reminders(stop: threading.Event, *, interval: float) -> None:
+    """Send overdue reminders every ``interval`` seconds until ``stop`` is set.
+
+    Several workers may run this at once: ``send_reminders`` claims each reminder with a
+    conditional update, so a reminder still goes out once.
+    """
+    from saraban.routing.reminders import send_reminders
+
+    try:
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                send_reminders()
+            except Exception:  # the database may be away for a moment: try next time
+                log.exception("routing reminders")
+                connections.close_all()
+            stop.wait(interval)
+    finally:
+        connections.close_all()
+
+
+def start_reminder_thread(*, interval: float) -> threading.Event:
+    stop = threading.Event()
+    threading.Thread(target=run_reminders, args=(stop,), kwargs={"interval": interval},
+                     name="saraban-reminders", daemon=True).start()
+    return stop

@@ -1,0 +1,101 @@
+"""The bell: unread count (polled by htmx), the list of notifications and the preferences.
+
+A person only ever sees and changes their own notifications; every page keeps a constant
+number of queries (one count for the bell; one page of rows with their letters for the list).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from saraban.agencies.models import Person
+from saraban.routing.models import Notification, NotificationKind, NotificationPreference
+
+from .browse import person_of
+
+PAGE_SIZE = 30
+BELL_POLL = "every 30s"
+
+
+def unread_count(person: Person) -> int:
+    return Notification.objects.filter(person=person, read_at__isnull=True).count()
+
+
+@login_required
+@require_GET
+def bell(request: HttpRequest) -> HttpResponse:
+    """The tiny partial the top bar polls: the bell link with the unread count."""
+    person = person_of(request)
+    return render(request, "web/notifications/_bell.html",
+                  {"unread": unread_count(person), "poll": BELL_POLL})
+
+
+@login_required
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    person = person_of(request)
+    rows = Notification.objects.filter(person=person).select_related("letter")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "web/notifications/list.html", {"page": page})
+
+
+@login_required
+@require_GET
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Opening a notification marks it read and goes to its letter (or back to the list)."""
+    person = person_of(request)
+    row = Notification.objects.filter(person=person, pk=notification_id).first()
+    if row is None:
+        return redirect("web:notifications")
+    if row.read_at is None:
+        Notification.objects.filter(pk=row.pk, read_at__isnull=True).update(
+            read_at=timezone.now())
+    if row.letter_id is not None:
+        return redirect("web:letter_detail", letter_id=row.letter_id)
+    return redirect("web:notifications")
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    person = person_of(request)
+    marked = Notification.objects.filter(person=person, read_at__isnull=True).update(
+        read_at=timezone.now())
+    if marked:
+        messages.success(request, f"ทำเครื่องหมายว่าอ่านแล้ว {marked} รายการ")
+    return redirect("web:notifications")
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """Per kind: in the app (the bell) and by e-mail. No stored row means both on."""
+    person = person_of(request)
+    stored = {p.kind: p for p in NotificationPreference.objects.filter(person=person)}
+    if request.method == "POST":
+        with transaction.atomic():
+            for kind in NotificationKind.values:
+                in_app = f"{kind}-in_app" in request.POST
+                email = f"{kind}-email" in request.POST
+                NotificationPreference.objects.update_or_create(
+                    person=person, kind=kind, defaults={"in_app": in_app, "email": email})
+        messages.success(request, "บันทึกการตั้งค่าการแจ้งเตือนแล้ว")
+        return redirect(reverse("web:notification_settings"))
+    rows = [
+        {
+            "kind": kind,
+            "label": label,
+            "in_app": stored[kind].in_app if kind in stored else True,
+            "email": stored[kind].email if kind in stored else True,
+        }
+        for kind, label in NotificationKind.choices
+    ]
+    return render(request, "web/notifications/settings.html",
+                  {"rows": rows, "has_email": bool(person.email)})
