@@ -372,7 +372,7 @@ def letter_panel(request: HttpRequest, letter: Letter) -> dict[str, Any]:
         "can_endorse": can_endorse,
         "endorse_form": (bound.get("endorse") or EndorseForm(tenant_id=letter.tenant_id))
         if can_endorse else None,
-        "phrases": COMMON_PHRASES,
+        "phrases": [(p, p.replace("{unit}", "…")) for p in COMMON_PHRASES],
     }
 
 
