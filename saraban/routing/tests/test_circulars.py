@@ -53,7 +53,9 @@ def test_a_circular_to_30_units_shows_receipts_as_they_come_down_to_zero(client,
     units, heads = make_units(org, 30)
     client.force_login(org.clerk)
     detail = client.get(reverse("web:letter_detail", args=[letter.pk])).content.decode()
-    assert "เวียนหนังสือ" in detail
+    panel = detail.split('id="circular"', 1)[1].split("</section>", 1)[0]
+    assert "เวียนหนังสือ" in panel and 'name="csrfmiddlewaretoken"' in panel
+    assert "กองทดสอบที่ 30" in panel  # the units of the agency to choose from
     response = client.post(reverse("web:circular_send", args=[letter.pk]),
                            {"units": [u.pk for u in units]})
     assert response.status_code == 302
@@ -138,3 +140,11 @@ def test_receipts_partial_keeps_a_constant_number_of_queries(client, org, extra)
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(reverse("web:circular_receipts", args=[letter.pk])).status_code == 200
     assert len(ctx.captured_queries) <= 12
+
+
+def test_no_circular_card_for_someone_who_may_not_distribute_and_is_not_addressed(client, org):
+    letter = register_circular(org)
+    client.force_login(org.director)  # sees the letter (executive) but is no registry clerk
+    page = client.get(reverse("web:letter_detail", args=[letter.pk]))
+    assert page.status_code == 200
+    assert 'id="circular"' not in page.content.decode()

@@ -119,6 +119,11 @@ def test_preferences_page_stores_each_kind_for_the_bell_and_e_mail(client, org):
 
 
 def test_pages_need_login(client, org):
-    for name in ("web:notifications", "web:notification_bell", "web:notification_settings",
-                 "web:my_circulars"):
+    for name in ("web:notifications", "web:notification_settings", "web:my_circulars"):
         assert client.get(reverse(name)).status_code == 302
+
+
+def test_a_signed_out_bell_stops_polling_instead_of_showing_the_login_page(client, org):
+    response = client.get(reverse("web:notification_bell"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 286  # htmx stops polling and swaps nothing
+    assert response.content == b""

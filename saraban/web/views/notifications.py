@@ -29,11 +29,19 @@ def unread_count(person: Person) -> int:
     return Notification.objects.filter(person=person, read_at__isnull=True).count()
 
 
-@login_required
+STOP_POLLING = 286  # htmx: stop polling, swap nothing
+
+
 @require_GET
 def bell(request: HttpRequest) -> HttpResponse:
-    """The tiny partial the top bar polls: the bell link with the unread count."""
-    person = person_of(request)
+    """The tiny partial the top bar polls: the bell link with the unread count.
+
+    Signed out (the session ended in another tab): answer htmx's "stop polling" instead of
+    redirecting, so the login page is never swapped into the top bar.
+    """
+    if not isinstance(request.user, Person) or not request.user.is_authenticated:
+        return HttpResponse(status=STOP_POLLING)
+    person = request.user
     return render(request, "web/notifications/_bell.html",
                   {"unread": unread_count(person), "poll": BELL_POLL})
 
