@@ -43,3 +43,27 @@ def routing_to(value: object) -> str:
             for item in value
         )
     return str(value)
+
+
+@register.inclusion_tag("web/routing/_dashboard.html", takes_context=True)
+def routing_dashboard(context: template.Context) -> dict[str, Any]:
+    """Cards for the dashboard: what I hold, how much of it is overdue, and overdue in my
+    units (one query)."""
+    from django.db.models import Count, Q
+
+    from saraban.agencies.models import Person
+    from saraban.letters.access import scope_unit_ids
+    from saraban.routing.models import OPEN_STATES, Assignment
+    from saraban.routing.reminders import overdue_q
+    from saraban.routing.services import held_filter
+
+    user = context.get("user")
+    if not isinstance(user, Person) or not user.is_authenticated:
+        return {"shown": False}
+    mine = held_filter(user)
+    units = Q(to_unit__in=scope_unit_ids(user))
+    counts = Assignment.objects.filter(state__in=OPEN_STATES).filter(mine | units).aggregate(
+        held=Count("pk", filter=mine), late=Count("pk", filter=mine & overdue_q()),
+        unit_late=Count("pk", filter=units & overdue_q()),
+    )
+    return {"shown": True, **counts}

@@ -230,3 +230,64 @@ def test_pending_agency_is_for_executives_only(org):
     assign(org, letter, unit=org.ict_group)
     html = client_for(org.director).get(reverse("web:pending_agency")).content.decode()
     assert org.ict_group.name_th in html
+
+
+def test_officer_acting_for_the_director_endorses_and_both_names_show(org):
+    import datetime as dt
+
+    from saraban.agencies.models import ActingAssignment
+
+    letter = register(org)
+    ActingAssignment.objects.create(position=org.director_post, person=org.officer,
+                                    kind="acting", starts_on=dt.date(2020, 1, 1))
+    client = client_for(org.officer)
+    html = client.get(reverse("web:letter_detail", args=[letter.pk])).content.decode()
+    assert "endorse-form" in html
+    response = client.post(reverse("web:routing_endorse", args=[letter.pk]),
+                           {"text": "ทราบ", "position": str(org.director_post.pk)})
+    assert response.status_code == 302
+    endorsement = Endorsement.objects.get()
+    assert (endorsement.person, endorsement.position, endorsement.acting_kind) == (
+        org.officer, org.director_post, "acting")
+    html = client.get(reverse("web:letter_detail", args=[letter.pk])).content.decode()
+    assert "รักษาราชการแทน ผู้อำนวยการศูนย์เทคโนโลยีสารสนเทศและการสื่อสาร" in html
+    assert "วิชัย ทำงาน" in html
+
+
+def test_the_position_holder_or_the_acting_person_works_a_position_assignment(org):
+    import datetime as dt
+
+    from saraban.agencies.models import ActingAssignment
+
+    letter = register(org)
+    ActingAssignment.objects.create(position=org.director_post, person=org.officer,
+                                    kind="acting", starts_on=dt.date(2020, 1, 1))
+    assignment = assign(org, letter, position=org.director_post)
+    client = client_for(org.officer)
+    assert "ขอข้อมูลสถิติ" in client.get(reverse("web:my_desk")).content.decode()
+    url = reverse("web:routing_action", args=[assignment.pk, "acknowledge"])
+    assert client.post(url).status_code == 302
+    from saraban.core.audit import history
+
+    event = next(e for e in history("letter", letter.pk) if e.action == "routing_acknowledge")
+    assert (event.actor, event.position, event.acting_kind) == (
+        org.officer, org.director_post, "acting")
+
+
+def test_overdue_is_counted_on_the_dashboard_and_flagged_on_the_desk(org):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    letter = register(org, subject="เรื่องที่เลยกำหนด")
+    assignment = assign(org, letter, person=org.officer)
+    Assignment.objects.filter(pk=assignment.pk).update(
+        due_at=timezone.now() - dt.timedelta(days=2))
+    client = client_for(org.officer)
+    html = client.get(reverse("web:dashboard")).content.decode()
+    assert "เกินกำหนด (ของฉัน)" in html
+    assert '<div class="stat late">1</div>' in html
+    desk = client.get(reverse("web:my_desk")).content.decode()
+    assert 'class="overdue"' in desk and "(เกินกำหนด)" in desk
+    page = client.get(reverse("web:letter_detail", args=[letter.pk])).content.decode()
+    assert "assignment state-pending overdue" in page

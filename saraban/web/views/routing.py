@@ -56,7 +56,7 @@ from saraban.routing.services import (
 )
 
 from ..forms import ThaiDateField
-from .browse import letter_detail, not_found, person_of
+from .browse import ACTING_LABELS, letter_detail, not_found, person_of
 
 PAGE_SIZE = 50
 ENDORSE_ROWS = 3
@@ -182,10 +182,33 @@ class _FormInvalid(Exception):
 # ---- helpers ------------------------------------------------------------------------------
 
 
-def actor_for(request: HttpRequest) -> Actor:
-    """The actor: the posted ``position`` (held or acted for), else the first held one."""
+def actor_for(request: HttpRequest, default: int | None = None) -> Actor:
+    """The actor: the posted ``position`` (held or acted for), else ``default``, else the
+    first held one."""
     raw = request.POST.get("position") or ""
-    return resolve_actor(person_of(request), int(raw) if raw.isdigit() else None)
+    return resolve_actor(person_of(request), int(raw) if raw.isdigit() else default)
+
+
+def endorsing_actors(person: Person, letter: Letter) -> list[Actor]:
+    """The ways this person may endorse the letter: each position held or acted for that
+    may endorse (acting for the director first), or the person alone (an executive grant)."""
+    from saraban.agencies.actors import positions_for
+    from saraban.routing.services import may_endorse
+
+    actors = [Actor(person=person, position=p, acting_kind=kind)
+              for p, kind in positions_for(person)] or [Actor(person=person)]
+    actors.sort(key=lambda a: not (a.position is not None and a.position.is_head))
+    return [a for a in actors if may_endorse(a, letter)]
+
+
+def _acting_position(person: Person, assignment: Assignment) -> int | None:
+    """An assignment to a position the person acts for is handled in that position."""
+    from saraban.agencies.actors import positions_for
+
+    if assignment.to_position_id is None:
+        return None
+    held = {p.pk for p, _kind in positions_for(person)}
+    return assignment.to_position_id if assignment.to_position_id in held else None
 
 
 def _show_error(form: forms.Form, exc: SarabanError) -> None:
@@ -234,7 +257,9 @@ def endorse(request: HttpRequest, letter_id: int) -> HttpResponseBase:
     if not form.is_valid():
         return _again(request, letter_id, "endorse", form)
     try:
-        actor = actor_for(request)
+        actors = endorsing_actors(person_of(request), letter)
+        actor = actor_for(request, actors[0].position.pk
+                          if actors and actors[0].position is not None else None)
         targets = form.targets()
         phrase = request.POST.get("phrase", "")
         text = form.cleaned_data["text"] or ""
@@ -272,7 +297,7 @@ def assignment_action(request: HttpRequest, assignment_id: int, action: str) -> 
     form: forms.Form = forms.Form(request.POST)
     done = ""
     try:
-        actor = actor_for(request)
+        actor = actor_for(request, _acting_position(person, assignment))
         if action == "acknowledge":
             routing_acknowledge(actor=actor, assignment=assignment)
             done = "รับทราบแล้ว"
@@ -328,11 +353,10 @@ class AssignmentRow:
 def letter_panel(request: HttpRequest, letter: Letter) -> dict[str, Any]:
     """Everything the routing part of the letter page shows for this person."""
     from saraban.letters.access import registries_for
-    from saraban.routing.services import holders_of, may_endorse
+    from saraban.routing.services import holders_of
 
     person = person_of(request)
     bound: dict[str, forms.Form] = getattr(request, "routing_forms", {})
-    actor = resolve_actor(person)
     endorsements = list(letter.endorsements.select_related("person"))
     assignments = list(
         letter.assignments.select_related("to_unit", "to_position__holder", "to_person",
@@ -363,7 +387,8 @@ def letter_panel(request: HttpRequest, letter: Letter) -> dict[str, Any]:
          "people": ", ".join(p.display_name() for p in holders_of(a))}
         for a in assignments if a.is_open
     ]
-    can_endorse = may_endorse(actor, letter)
+    actors = endorsing_actors(person, letter)
+    can_endorse = bool(actors)
     return {
         "letter": letter,
         "endorsements": endorsements,
@@ -373,6 +398,11 @@ def letter_panel(request: HttpRequest, letter: Letter) -> dict[str, Any]:
         "endorse_form": (bound.get("endorse") or EndorseForm(tenant_id=letter.tenant_id))
         if can_endorse else None,
         "phrases": [(p, p.replace("{unit}", "…")) for p in COMMON_PHRASES],
+        "endorse_as": [
+            (a.position.pk, (ACTING_LABELS.get(a.acting_kind, "") + " " + a.position.title_th)
+             .strip())
+            for a in actors if a.position is not None
+        ],
     }
 
 
