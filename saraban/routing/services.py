@@ -149,7 +149,8 @@ def routing_assign(
     for target in targets:
         _check_target(letter, target)
     now = timezone.now()
-    if within is not None and within < timezone.localdate(now):
+    # A forward keeps its parent's deadline, even one already passed.
+    if within is not None and parent is None and within < timezone.localdate(now):
         raise ValidationFailed("กำหนดเสร็จต้องไม่ก่อนวันนี้", code="due_in_past", field="within")
     due = due_for(urgency=letter.urgency, start=now, within=within)
     with transaction.atomic():

@@ -291,3 +291,21 @@ def test_overdue_is_counted_on_the_dashboard_and_flagged_on_the_desk(org):
     assert 'class="overdue"' in desk and "(เกินกำหนด)" in desk
     page = client.get(reverse("web:letter_detail", args=[letter.pk])).content.decode()
     assert "assignment state-pending overdue" in page
+
+
+def test_an_overdue_assignment_can_still_be_forwarded_keeping_its_deadline(org):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    letter = register(org)
+    assignment = assign(org, letter, person=org.officer)
+    late = timezone.now() - dt.timedelta(days=3)
+    Assignment.objects.filter(pk=assignment.pk).update(due_at=late)
+    client = client_for(org.officer)
+    response = client.post(reverse("web:routing_action", args=[assignment.pk, "forward"]),
+                           {"target_0": f"n:{org.clerk.pk}", "purpose_0": "action"})
+    assert response.status_code == 302
+    forwarded = Assignment.objects.get(parent=assignment)
+    assert forwarded.due_at is not None
+    assert timezone.localdate(forwarded.due_at) == timezone.localdate(late)
