@@ -23,13 +23,14 @@ def overdue_q(now: dt.datetime | None = None) -> Q:
 
 
 def send_reminders(now: dt.datetime | None = None) -> int:
-    """Remind the holders of each overdue assignment once (again a day after the last)."""
+    """Remind the holders of each overdue assignment once (again a day after the last); the
+    assigner is told once, with the first reminder."""
     from .services import holders_of
 
     moment = now or timezone.now()
     due = overdue(moment).filter(
         Q(reminded_at__isnull=True) | Q(reminded_at__lt=moment - dt.timedelta(days=1))
-    ).select_related("letter", "to_person", "to_position__holder", "to_unit")
+    ).select_related("letter", "from_person", "to_person", "to_position__holder", "to_unit")
     sent = 0
     for assignment in due:
         with transaction.atomic():
@@ -38,8 +39,15 @@ def send_reminders(now: dt.datetime | None = None) -> int:
             ).update(reminded_at=moment)
             if not updated:
                 continue
-            notify(people=holders_of(assignment), kind=NotificationKind.OVERDUE,
+            holders = holders_of(assignment)
+            notify(people=holders, kind=NotificationKind.OVERDUE,
                    letter=assignment.letter,
                    text=f"เกินกำหนด: {assignment.letter.subject}")
+            if assignment.reminded_at is None and assignment.from_person not in holders:
+                # The assigner hears once, at the first reminder, that it is late.
+                notify(people=[assignment.from_person], kind=NotificationKind.OVERDUE,
+                       letter=assignment.letter,
+                       text=(f"เกินกำหนด (ที่ท่านมอบหมายให้ {assignment.target_display}): "
+                             f"{assignment.letter.subject}"))
             sent += 1
     return sent

@@ -106,6 +106,8 @@ def test_the_addressee_acknowledges_from_the_letter_page_with_htmx(client, org):
     assert response.status_code == 200
     assert counts(response.content.decode()) == (1, 1)
     assert letter.subject not in client.get(reverse("web:my_circulars")).content.decode()
+    assert not Notification.objects.filter(person=head, letter=letter,
+                                           read_at__isnull=True).exists()
     again = client.post(reverse("web:circular_acknowledge", args=[recipient.pk]),
                         HTTP_HX_REQUEST="true")
     assert again.status_code == 409

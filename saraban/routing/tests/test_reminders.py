@@ -67,6 +67,10 @@ def test_most_urgent_on_new_years_eve_is_overdue_after_1630_and_reminded_daily(o
         assert list(overdue()) == [assignment]  # acknowledged is still open, still late
         assert send_reminders() == 1
     assert reminders_for(org.officer) == 3
+    # The director who assigned it heard once, with the first reminder.
+    [told] = Notification.objects.filter(person=org.director, kind=NotificationKind.OVERDUE)
+    assert told.created_at == bkk(2026, 12, 31, 16, 31)
+    assert org.officer.display_name() in told.text
 
 
 def test_the_reminder_links_the_letter_and_shows_on_the_bell(client, org):
