@@ -15,7 +15,7 @@ from saraban.agencies.models import Person
 from saraban.letters.models import Letter
 
 from ..views.circulars import letter_panel
-from ..views.notifications import BELL_POLL, unread_count
+from ..views.notifications import bell_poll, unread_count
 
 register = template.Library()
 
@@ -25,7 +25,7 @@ def notification_bell(context: template.Context) -> dict[str, Any]:
     user = context.get("user")
     if not isinstance(user, Person) or not user.is_authenticated:
         return {"unread": 0, "poll": ""}
-    return {"unread": unread_count(user), "poll": BELL_POLL}
+    return {"unread": unread_count(user), "poll": bell_poll()}
 
 
 @register.inclusion_tag("web/circulars/_panel.html", takes_context=True)

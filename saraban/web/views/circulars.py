@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
@@ -30,7 +31,10 @@ from saraban.routing.services import circular_acknowledge, circular_distribute
 
 from .browse import not_found, person_of
 
-RECEIPTS_POLL = "every 10s"
+
+def receipts_poll() -> str:
+    """The htmx trigger of the receipt table (``SARABAN_RECEIPTS_POLL_SECONDS``, 10)."""
+    return f"every {getattr(settings, 'SARABAN_RECEIPTS_POLL_SECONDS', 10)}s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,7 @@ class Receipts:
     def as_context(self) -> dict[str, Any]:
         return {"letter": self.letter, "rows": self.rows, "pending": self.pending,
                 "acknowledged": self.acknowledged, "mine": self.mine,
-                "poll": RECEIPTS_POLL if self.pending else ""}
+                "poll": receipts_poll() if self.pending else ""}
 
 
 def receipts(person: Person, letter: Letter) -> Receipts:

@@ -6,6 +6,7 @@ number of queries (one count for the bell; one page of rows with their letters f
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -22,7 +23,11 @@ from saraban.routing.models import Notification, NotificationKind, NotificationP
 from .browse import person_of
 
 PAGE_SIZE = 30
-BELL_POLL = "every 30s"
+
+
+def bell_poll() -> str:
+    """The htmx trigger of the bell (``SARABAN_BELL_POLL_SECONDS``, 30 by default)."""
+    return f"every {getattr(settings, 'SARABAN_BELL_POLL_SECONDS', 30)}s"
 
 
 def unread_count(person: Person) -> int:
@@ -43,7 +48,7 @@ def bell(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=STOP_POLLING)
     person = request.user
     return render(request, "web/notifications/_bell.html",
-                  {"unread": unread_count(person), "poll": BELL_POLL})
+                  {"unread": unread_count(person), "poll": bell_poll()})
 
 
 @login_required
