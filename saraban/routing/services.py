@@ -335,6 +335,8 @@ def routing_forward(
         locked.closed_at = timezone.now()
         locked.closed_by = actor.person
         locked.save(update_fields=["state", "closed_at", "closed_by"])
+        _audit(actor, locked.letter, "routing_forward", held_by=locked.target_display,
+               to=[a.target_display for a in made])
     return made
 
 
