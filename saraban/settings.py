@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "saraban.core",
     "saraban.agencies",
     "saraban.letters",
+    "saraban.documents",
     "saraban.exchange",
     "saraban.routing",
     "saraban.api",
@@ -124,12 +125,12 @@ TEMPLATES = [
     }
 ]
 
-if "DATABASE_URL" not in os.environ:
+if not os.environ.get("DATABASE_URL"):
     # The embedded default: the SQLite file lives in var/, made on first use.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": database_from_url(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'saraban.sqlite3'}")
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'saraban.sqlite3'}"
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
