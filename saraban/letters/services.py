@@ -213,7 +213,7 @@ def _create_letter(
     return letter
 
 
-def _new_entry(
+def register_entry_new(
     *,
     actor: Actor,
     series: Series,
@@ -293,7 +293,7 @@ def letter_register_incoming(
             actor=actor, registry=registry, direction="incoming", details=details, now=now,
             stored=stored,
         )
-        entry = _new_entry(actor=actor, series=series, letter=letter, now=now,
+        entry = register_entry_new(actor=actor, series=series, letter=letter, now=now,
                            remarks=details.remarks)
         audit_record(
             agency_id=tenant.pk,
@@ -384,7 +384,7 @@ def letter_register_outgoing(
             actor=actor, registry=registry, direction="outgoing", details=details, now=now,
             stored=stored, is_circular=series_kind == SeriesKind.CIRCULAR,
         )
-        entry = _new_entry(actor=actor, series=series, letter=letter, now=now,
+        entry = register_entry_new(actor=actor, series=series, letter=letter, now=now,
                            remarks=details.remarks)
         letter.number = entry.formatted
         letter.save(update_fields=["number"])
@@ -491,7 +491,7 @@ def handover_register(*, actor: Actor, handover: Handover) -> RegisterEntry:
         if locked.entry_id is not None:
             raise Conflict("หน่วยงานลงทะเบียนรับหนังสือนี้แล้ว", code="already_registered")
         now = timezone.now()
-        entry = _new_entry(actor=actor, series=series, letter=letter, now=now)
+        entry = register_entry_new(actor=actor, series=series, letter=letter, now=now)
         locked.entry = entry
         locked.save(update_fields=["entry"])
         letter.unit_id = registry.unit_id

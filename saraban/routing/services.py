@@ -224,7 +224,7 @@ def _holding(actor: Actor, assignment: Assignment) -> Assignment:
 
 def routing_register_in_unit(*, actor: Actor, assignment: Assignment) -> RegisterEntry:
     """The receiving unit's registry registers an assignment in its own incoming register."""
-    from saraban.letters.numbering import format_number, issue_number
+    from saraban.letters.services import register_entry_new, series_of
 
     if assignment.to_unit is None:
         raise Conflict("มอบหมายให้บุคคลหรือตำแหน่ง ไม่ต้องลงทะเบียนหน่วยงาน",
@@ -239,26 +239,17 @@ def routing_register_in_unit(*, actor: Actor, assignment: Assignment) -> Registe
                                code="registry_forbidden")
     kind = (SeriesKind.SECRET_INCOMING if assignment.letter.secrecy > 0
             else SeriesKind.INCOMING)
-    series = registry.series.filter(kind=kind).first()
-    if series is None:
-        raise ValidationFailed("ทะเบียนนี้ยังไม่ได้เปิดชุดเลขที่ต้องการ", code="series_missing")
+    series = series_of(registry, kind)
     with transaction.atomic():
         locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
         if locked.unit_entry_id is not None:
             raise Conflict("หน่วยงานลงทะเบียนรับแล้ว", code="already_registered")
-        now = timezone.now()
-        year, number = issue_number(series=series, at=now)
-        entry = RegisterEntry.objects.create(
-            series=series, year_be=year, number=number,
-            formatted=format_number(kind=kind, prefix=registry.number_prefix, number=number,
-                                    year_be=year),
-            letter=locked.letter, registered_at=now, registered_by=actor.person,
-            position=actor.position, acting_kind=actor.acting_kind,
-        )
+        entry = register_entry_new(actor=actor, series=series, letter=locked.letter,
+                                   now=timezone.now())
         locked.unit_entry = entry
         locked.save(update_fields=["unit_entry"])
         _audit(actor, locked.letter, "letter_register_in_unit", registry=registry.name_th,
-               number=entry.formatted, year=year)
+               number=entry.formatted, year=entry.year_be)
     return entry
 
 
