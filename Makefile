@@ -9,7 +9,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
-.PHONY: run test test-sqlite test-postgres lint browser-deps bench-numbering demo clean \
+.PHONY: run test test-sqlite test-postgres lint browser-deps signature-deps bench-numbering demo clean \
 	bench-exchange fault-exchange bench-desk
 
 $(BIN)/activate:
@@ -32,7 +32,7 @@ run: $(VENV)/.installed
 	$(DEMO_ENV) $(BIN)/saraban serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then on PostgreSQL (required when CI=true).
-test: $(VENV)/.installed-dev browser-deps
+test: $(VENV)/.installed-dev browser-deps signature-deps
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -57,6 +57,15 @@ browser-deps:
 			(apt-get install -y -qq chromium >/dev/null 2>&1 || \
 			 (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 		else echo "chromium not found: browser tests will be skipped (install Debian's chromium)"; fi; }
+
+## signature-deps: SoftHSM2 (a PKCS#11 token for the signing tests) and poppler's pdfsig.
+signature-deps:
+	@{ command -v softhsm2-util >/dev/null 2>&1 && command -v pdfsig >/dev/null 2>&1; } || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's softhsm2 and poppler-utils for the signature tests"; \
+			(apt-get install -y -qq softhsm2 poppler-utils >/dev/null 2>&1 || \
+			 (apt-get update -qq && apt-get install -y -qq softhsm2 poppler-utils >/dev/null)); \
+		else echo "softhsm2/pdfsig not found: token and pdfsig tests will be skipped"; fi; }
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

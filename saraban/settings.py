@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "saraban.agencies",
     "saraban.letters",
     "saraban.documents",
+    "saraban.signatures",
+    "saraban.evidence",
     "saraban.exchange",
     "saraban.routing",
     "saraban.api",
