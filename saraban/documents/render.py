@@ -30,7 +30,15 @@ from saraban.core.errors import ValidationFailed
 from saraban.core.thai import Digits, thai_date, with_digits
 from saraban.letters.stamp import FONT_DIR
 
-__all__ = ["FORMS", "FormData", "FormName", "placeholder_emblem", "render_form"]
+__all__ = [
+    "FORMS",
+    "FormData",
+    "FormName",
+    "SignatureBox",
+    "placeholder_emblem",
+    "render_form",
+    "signature_box",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +91,63 @@ class FormData:
     emblem: bytes | None = None
 
 
-def render_form(form: str, data: FormData) -> bytes:
-    """Typeset ``data`` in the official ``form`` and return the PDF bytes."""
-    pages = _compile(form, data, fmt="pdf")
+def render_form(form: str, data: FormData, *, archival: bool = False) -> bytes:
+    """Typeset ``data`` in the official ``form`` and return the PDF bytes.
+
+    ``archival`` makes a PDF/A-2b file (fonts embedded, colours defined, no external content),
+    the copy that is signed and kept.
+    """
+    pages = _compile(form, data, fmt="pdf", standard="a-2b" if archival else None)
     return pages[0]
+
+
+A4_HEIGHT: Final = 841.89
+_CM: Final = 72 / 2.54
+_TEXT_LEFT, _TEXT_RIGHT = 3 * _CM, 595.28 - 2 * _CM
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureBox:
+    """Where the form puts the signature: a page (0-based) and a box in PDF points.
+
+    The box's corners are (x1, y1, x2, y2) with the origin at the bottom-left of the page, as
+    PDF annotations want them.
+    """
+
+    page: int
+    box: tuple[float, float, float, float]
+
+
+def signature_box(form: str, data: FormData) -> SignatureBox:
+    """The place of the signature on ``form`` filled with ``data``.
+
+    The templates label the top of the signature space (``<signature-space>``); the box is
+    the right half of the text area from there, where the regulation centres the signature
+    above the signer's name. On the หนังสือประทับตรา it is the seal's circle.
+    """
+    found = typst.query(
+        str(_template(form)),
+        "<signature-space>",
+        field="value",
+        root=str(TEMPLATE_DIR),
+        font_paths=[str(FONT_DIR)],
+        ignore_system_fonts=True,
+        sys_inputs={"data": json.dumps(_inputs(data), ensure_ascii=False)},
+    )
+    places = json.loads(found)
+    if not places:
+        raise ValidationFailed("แบบหนังสือนี้ไม่มีที่สำหรับลงนาม", code="form_unsigned")
+    place = places[-1]
+    top = A4_HEIGHT - float(str(place["y"]).removesuffix("pt"))
+    middle = (_TEXT_LEFT + _TEXT_RIGHT) / 2
+    if form == "stamped":
+        size = 3.2 * _CM
+        centre = (middle + _TEXT_RIGHT) / 2
+        box = (centre - size / 2, top - size, centre + size / 2, top)
+    else:
+        height = 3.4 * 16  # signature-space-height in common.typ: 3.4em at 16 pt
+        box = (middle + 6, top - height, _TEXT_RIGHT - 6, top)
+    return SignatureBox(page=int(place["page"]) - 1, box=box)
 
 
 def render_form_png(form: str, data: FormData, *, ppi: float = 96) -> list[bytes]:
@@ -95,7 +156,12 @@ def render_form_png(form: str, data: FormData, *, ppi: float = 96) -> list[bytes
 
 
 def _compile(
-    form: str, data: FormData, *, fmt: Literal["pdf", "png"], ppi: float | None = None
+    form: str,
+    data: FormData,
+    *,
+    fmt: Literal["pdf", "png"],
+    ppi: float | None = None,
+    standard: str | None = None,
 ) -> list[bytes]:
     """Run Typst on the form's template; the PDF as one item, or one PNG per page."""
     result, warnings = typst.compile_with_warnings(
@@ -106,6 +172,7 @@ def _compile(
         format=fmt,
         ppi=ppi,
         pdf_tags=False,
+        **({"pdf_standards": standard} if standard else {}),
     )
     # A missing Sarabun shows up only as a warning: make it visible.
     for warning in warnings:

@@ -19,7 +19,13 @@ import pytest
 from pypdf import PageObject, PdfReader
 
 from saraban.core.errors import ValidationFailed
-from saraban.documents.render import FORMS, FormData, placeholder_emblem, render_form
+from saraban.documents.render import (
+    FORMS,
+    FormData,
+    placeholder_emblem,
+    render_form,
+    signature_box,
+)
 from saraban.documents.samples import sample_form_data
 
 CM = 72 / 2.54
@@ -250,3 +256,40 @@ def test_unknown_form_is_refused() -> None:
     with pytest.raises(ValidationFailed) as caught:
         render_form("invoice", FormData())
     assert caught.value.code == "form_unknown"
+
+
+@pytest.mark.parametrize("form", [f for f in FORMS if f != "stamped"])
+def test_signature_box_is_the_space_above_the_signers_name(
+    rendered: dict[str, bytes], form: str
+) -> None:
+    """The visible signature goes in the right half, between the text and the signer's name."""
+    spot = signature_box(form, sample_form_data(form))
+    x1, y1, x2, y2 = spot.box
+    assert spot.page == 0
+    assert A4[0] / 2 < x1 < x2 <= A4[0] - RIGHT + TOL
+    assert y2 - y1 >= 1.5 * CM  # room for three lines of the signature block
+    runs = _layout(rendered[form]).runs
+    # Nothing is printed inside the box: it is the empty space left for the signature.
+    inside = [r for r in runs if y1 < r.y < y2 - 4 and r.x1 > x1 and r.x0 < x2]
+    assert inside == []
+    # The signer's name is the first line under the box, in the box's columns.
+    below = sorted((r for r in runs if r.y < y1 and r.x1 > x1), key=lambda r: -r.y)
+    assert below and y1 - below[0].y < 1.2 * CM
+
+
+def test_stamped_form_puts_the_seal_in_its_circle() -> None:
+    spot = signature_box("stamped", sample_form_data("stamped"))
+    x1, y1, x2, y2 = spot.box
+    assert x2 - x1 == pytest.approx(3.2 * CM, abs=0.5)
+    assert y2 - y1 == pytest.approx(3.2 * CM, abs=0.5)
+    # The circle's caption (12 pt) is inside the box.
+    pdf = render_form("stamped", sample_form_data("stamped"))
+    caption = [r for r in _layout(pdf).runs if r.size == pytest.approx(12)]
+    assert caption and all(x1 < r.x0 < r.x1 < x2 and y1 < r.y < y2 for r in caption)
+
+
+def test_archival_rendering_declares_pdf_a() -> None:
+    pdf = render_form("external", sample_form_data("external"), archival=True)
+    metadata = PdfReader(io.BytesIO(pdf)).xmp_metadata
+    assert metadata is not None
+    assert metadata.get_element("", "http://www.aiim.org/pdfa/ns/id/", "part")
