@@ -97,7 +97,7 @@ def render_form(form: str, data: FormData, *, archival: bool = False) -> bytes:
     ``archival`` makes a PDF/A-2b file (fonts embedded, colours defined, no external content),
     the copy that is signed and kept.
     """
-    pages = _compile(form, data, fmt="pdf", standard="a-2b" if archival else None)
+    pages = _compile(form, data, fmt="pdf", archival=archival)
     return pages[0]
 
 
@@ -161,7 +161,7 @@ def _compile(
     *,
     fmt: Literal["pdf", "png"],
     ppi: float | None = None,
-    standard: str | None = None,
+    archival: bool = False,
 ) -> list[bytes]:
     """Run Typst on the form's template; the PDF as one item, or one PNG per page."""
     result, warnings = typst.compile_with_warnings(
@@ -172,7 +172,7 @@ def _compile(
         format=fmt,
         ppi=ppi,
         pdf_tags=False,
-        **({"pdf_standards": standard} if standard else {}),
+        pdf_standards="a-2b" if archival else None,
     )
     # A missing Sarabun shows up only as a warning: make it visible.
     for warning in warnings:
