@@ -42,7 +42,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FormName = Literal["external", "memo", "stamped", "order", "announcement", "certificate"]
+FormName = Literal[
+    "external", "memo", "stamped", "order", "announcement", "certificate", "licence"
+]
 
 #: The forms and their Thai names.
 FORMS: Final[dict[str, str]] = {
@@ -52,6 +54,7 @@ FORMS: Final[dict[str, str]] = {
     "order": "คำสั่ง",
     "announcement": "ประกาศ",
     "certificate": "หนังสือรับรอง",
+    "licence": "ใบอนุญาต",
 }
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
@@ -67,6 +70,9 @@ class FormData:
     ``thai_digits`` writes the number and the date with Thai digits (๑๒๓) instead of Arabic.
     ``urgency`` other than "ปกติ" is printed in red at the top. ``emblem`` is the agency's
     Garuda or emblem image (PNG or SVG bytes); without it a plain drawn placeholder is used.
+    ``qr`` (PNG or SVG bytes) and ``footer_note`` are printed at the foot of the last page of
+    the issued evidence forms (หนังสือรับรอง, ใบอนุญาต): the code and the address of the public
+    page that verifies the document.
     """
 
     number: str = ""
@@ -89,6 +95,8 @@ class FormData:
     copies_to: Sequence[str] = ()
     urgency: str = "ปกติ"
     emblem: bytes | None = None
+    qr: bytes | None = None
+    footer_note: str = ""
 
 
 def render_form(form: str, data: FormData, *, archival: bool = False) -> bytes:
@@ -211,6 +219,8 @@ def _inputs(data: FormData) -> dict[str, object]:
         "urgency": "" if data.urgency.strip() in ("", "ปกติ") else data.urgency.strip(),
         # sys.inputs carries strings only; Typst's bytes() takes an array of byte values.
         "emblem": list(emblem),
+        "qr": list(data.qr) if data.qr else [],
+        "footer_note": data.footer_note,
     }
 
 
