@@ -178,6 +178,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Thai digits (๐-๙) in dates and numbers shown in the UI and printouts.
 SARABAN_THAI_DIGITS = _env_bool("SARABAN_THAI_DIGITS", False)
 
+# The address the public reaches this node at: the QR code on an issued certificate or
+# licence opens {SARABAN_PUBLIC_URL}/verify/<token>/ (saraban.evidence).
+SARABAN_PUBLIC_URL = os.environ.get("SARABAN_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+
 # Exchange between agencies (saraban.exchange): retries, leases and limits.
 SARABAN_EXCHANGE_RETRY_BASE_SECONDS = float(os.environ.get("SARABAN_EXCHANGE_RETRY_BASE", "2"))
 SARABAN_EXCHANGE_RETRY_MAX_SECONDS = float(os.environ.get("SARABAN_EXCHANGE_RETRY_MAX", "300"))
