@@ -8,7 +8,7 @@ stores the files, writes the letter and its register entry with a number from
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -321,9 +321,18 @@ def letter_register_outgoing(
     recipients: Sequence[Recipient] = (),
     main_file: Upload | None = None,
     attachments: Sequence[Upload] = (),
+    compose: Callable[[RegisterEntry], Upload] | None = None,
+    authorised: bool = False,
 ) -> RegisterEntry:
-    """Issue an outgoing letter its number and record each recipient's channel."""
-    _check_registry(actor, registry)
+    """Issue an outgoing letter its number and record each recipient's channel.
+
+    ``compose`` makes the main file once the number is known (a signed letter carries its
+    number and date inside the signed PDF); it runs in the same transaction, so if it fails no
+    number is issued. ``authorised`` is for callers that checked the right to issue from this
+    registry themselves (the signer at the end of an approval chain).
+    """
+    if not authorised:
+        _check_registry(actor, registry)
     tenant = registry.tenant
     _validate(details, tenant=tenant)
     if series_kind not in OUTGOING_KINDS:
@@ -388,6 +397,14 @@ def letter_register_outgoing(
                            remarks=details.remarks)
         letter.number = entry.formatted
         letter.save(update_fields=["number"])
+        if compose is not None:
+            made = compose(entry)
+            blob = files.store_file(made.content)
+            LetterFile.objects.create(
+                letter=letter, blob=blob, role=FileRole.MAIN, filename=made.filename[:255],
+                added_by=actor.person, added_at=now,
+            )
+            stored.insert(0, (FileRole.MAIN, made.filename, blob))
         dispatches = Dispatch.objects.bulk_create(
             Dispatch(
                 letter=letter, recipient_agency=r.agency, recipient_text=r.text.strip(),
