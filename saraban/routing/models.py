@@ -171,6 +171,7 @@ class NotificationKind(models.TextChoices):
     OVERDUE = "overdue", "หนังสือเกินกำหนด"
     RETURNED = "returned", "หนังสือถูกส่งคืน"
     CIRCULAR = "circular", "หนังสือเวียน"
+    APPROVAL = "approval", "ร่างหนังสือรอพิจารณา/ลงนาม"
 
 
 class Notification(models.Model):
