@@ -14,4 +14,5 @@ urlpatterns = [
     path("exchange/", include(exchange_urls)),
     path("routing/", include(routing_urls)),
     path("", include("saraban.web.urls_notify")),
+    path("", include("saraban.web.urls_evidence")),
 ]
