@@ -32,7 +32,7 @@ from saraban.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from saraban.core.thai import thai_date
+from saraban.core.thai import Digits, thai_date
 from saraban.documents.render import FormData, render_form, signature_box
 from saraban.letters import files
 from saraban.letters.access import registries_for
@@ -205,7 +205,7 @@ def _form_data(
     actor: Actor,
     url: str,
 ) -> FormData:
-    digits = "thai" if tenant.thai_digits else "arabic"
+    digits: Digits = "thai" if tenant.thai_digits else "arabic"
     paragraphs = _paragraphs(body)
     paragraphs[0] = f"{_OPENING[EvidenceKind(kind)]} {holder} {paragraphs[0]}"
     if valid_until is not None:
@@ -245,7 +245,7 @@ def evidence_issue(
     ``registry``, ``ValidationFailed`` for bad input and ``Conflict`` (``seal_missing``) when
     the agency has no seal; in each case nothing is written and no number is taken.
     """
-    from saraban.signatures.pades import Appearance, sign_pdf
+    from saraban.signatures.pades import Appearance, check_identity_usable, sign_pdf
     from saraban.signatures.services import seal_for
 
     if not evidence_registries(actor.person).filter(pk=registry.pk).exists():
@@ -274,6 +274,7 @@ def evidence_issue(
             "จึงยังออกหนังสือรับรองหรือใบอนุญาตไม่ได้ กรุณาติดต่อผู้ดูแลระบบ",
             code="seal_missing",
         )
+    check_identity_usable(seal)
     issuer = registry.unit
     with transaction.atomic():
         now = timezone.now()
