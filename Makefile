@@ -10,7 +10,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
 .PHONY: run test test-sqlite test-postgres lint browser-deps signature-deps bench-numbering demo clean \
-	bench-exchange fault-exchange bench-desk
+	bench-exchange fault-exchange bench-desk bench-documents
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Saraban needs Python >= 3.12 (see .python-version)")'
@@ -87,6 +87,10 @@ fault-exchange: $(VENV)/.installed-dev
 ## bench-desk: "my desk" p50/p95/p99 and queries per request with 100,000 letters (PostgreSQL).
 bench-desk: $(VENV)/.installed-dev
 	$(PY) bench/desk.py
+
+## bench-documents: render, sign (B-B/B-T/B-LTA) and verify times per letter, p50/p99.
+bench-documents: $(VENV)/.installed-dev
+	$(PY) bench/documents.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
