@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+# Signing fixtures (test PKI, TSA, SoftHSM2, pdfsig) for every area's tests.
+pytest_plugins = ["saraban.signatures.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _file_store(settings, tmp_path: Path) -> None:
