@@ -192,6 +192,15 @@ SARABAN_EXCHANGE_MAX_BYTES = int(os.environ.get("SARABAN_EXCHANGE_MAX_BYTES", st
 SARABAN_EXCHANGE_MAX_AGE_SECONDS = int(os.environ.get("SARABAN_EXCHANGE_MAX_AGE", "3600"))
 SARABAN_EXCHANGE_OVERDUE_HOURS = float(os.environ.get("SARABAN_EXCHANGE_OVERDUE_HOURS", "24"))
 
+# Signatures (saraban.signatures): the RFC 3161 time-stamping authority (signing at PAdES
+# B-T/B-LTA when set) and extra trusted root CA files (colon-separated PEM/DER paths, e.g. the
+# Thai national root CA), beside the TrustRoot rows kept in the database.
+SARABAN_TSA_URL = os.environ.get("SARABAN_TSA_URL", "")
+SARABAN_TSA_TIMEOUT_SECONDS = float(os.environ.get("SARABAN_TSA_TIMEOUT", "10"))
+SARABAN_TRUST_ROOTS: list[str] = [
+    p for p in os.environ.get("SARABAN_TRUST_ROOTS", "").split(":") if p.strip()
+]
+
 # Routing: days to the deadline by urgency (0 ปกติ … 3 ด่วนที่สุด; 0 days = the same day),
 # ending at office closing time; e-mail notifications (console backend unless configured).
 SARABAN_DEADLINE_DAYS: dict[int, int | None] = {3: 0, 2: 1, 1: 3, 0: None}
