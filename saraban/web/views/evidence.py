@@ -211,6 +211,14 @@ def _check_json(check: CopyCheck) -> dict[str, Any]:
     }
 
 
+def _copy_form_with_error(field: str | None, message: str) -> CopyForm:
+    """An empty copy form showing ``message`` (a file input cannot be shown filled in)."""
+    form = CopyForm(data={})
+    form.is_valid()
+    form.add_error(field, message)
+    return form
+
+
 def _public(response: HttpResponse, *, cacheable: bool) -> HttpResponse:
     if cacheable:
         patch_cache_control(response, public=True, max_age=60)
@@ -252,14 +260,13 @@ def _verify(request: HttpRequest, token: str, *, as_json: bool) -> HttpResponse:
                 {"code": "too_many_requests", "message": message}, status=429
             )
         else:
-            form = CopyForm()
-            form.add_error(None, message)
             response = render(request, "evidence/verify.html",
-                              {"doc": doc, "facts": facts, "form": form}, status=429)
+                              {"doc": doc, "facts": facts,
+                               "form": _copy_form_with_error(None, message)}, status=429)
         response["Retry-After"] = "60"
         return _public(response, cacheable=False)
 
-    form = CopyForm(request.POST, request.FILES)
+    form = CopyForm()
     check: CopyCheck | None = None
     error: SarabanError | None = None
     try:
@@ -268,13 +275,13 @@ def _verify(request: HttpRequest, token: str, *, as_json: bool) -> HttpResponse:
         error = exc
     if as_json:
         if error is not None:
-            return _public(JsonResponse(error.as_dict(), status=400), cacheable=False)
+            return _public(JsonResponse(error.as_dict(), status=error.status),
+                           cacheable=False)
         assert check is not None
         return _public(JsonResponse({**facts, "check": _check_json(check)}), cacheable=False)
     status = 200
     if error is not None:
-        form = CopyForm()
-        form.add_error("file", error.message)
+        form = _copy_form_with_error("file", error.message)
         status = 400
     context = {"doc": doc, "facts": facts, "form": form, "check": check}
     return _public(render(request, "evidence/verify.html", context, status=status),
