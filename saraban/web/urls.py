@@ -15,4 +15,5 @@ urlpatterns = [
     path("routing/", include(routing_urls)),
     path("", include("saraban.web.urls_notify")),
     path("", include("saraban.web.urls_evidence")),
+    path("", include("saraban.web.urls_drafts")),
 ]
