@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -58,6 +59,10 @@ KIND_OF_FORM: dict[str, tuple[str, str]] = {
     "announcement": (LetterKind.PUBLIC_RELATIONS, LetterSubkind.ANNOUNCEMENT),
     "certificate": (LetterKind.EVIDENCE, LetterSubkind.CERTIFICATE),
 }
+
+#: Forms kept permanently (orders and announcements are the agency's standing rules): signed
+#: at PAdES B-LTA — revocation data and a document timestamp embedded — when a TSA is set.
+ARCHIVAL_FORMS = frozenset({"order", "announcement"})
 
 #: Channel "auto": by the exchange when the recipient is reachable, else e-mail, else post.
 AUTO = "auto"
@@ -531,6 +536,7 @@ def draft_sign(*, actor: Actor, draft: Draft, secret: str | None = None) -> Lett
         )
         now = timezone.now()
         digits: Digits = "thai" if draft.tenant.thai_digits else "arabic"
+        archival = bool(getattr(settings, "SARABAN_TSA_URL", ""))
 
         def compose(entry: Any) -> Upload:
             data = form_data(draft, version, number=entry.formatted,
@@ -547,6 +553,7 @@ def draft_sign(*, actor: Actor, draft: Draft, secret: str | None = None) -> Lett
                 pdf, identity, secret=secret,
                 appearance=Appearance(page=spot.page, box=spot.box, lines=lines),
                 reason=f"ลงนามหนังสือ {entry.formatted}",
+                level="B-LTA" if archival and draft.form in ARCHIVAL_FORMS else None,
             )
             return Upload(filename=f"{entry.formatted.replace('/', '-')}.pdf", content=signed)
 

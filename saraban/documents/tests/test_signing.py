@@ -24,10 +24,10 @@ FIELDS = {
 }
 
 
-def _up_to_signer(org, form="external", recipients=None):
+def _up_to_signer(org, form="external", recipients=None, registry=None):
     officer = resolve_actor(org.officer)
     draft = draft_create(
-        actor=officer, registry=org.ict_registry, form=form, fields=FIELDS,
+        actor=officer, registry=registry or org.ict_registry, form=form, fields=FIELDS,
         recipients=recipients if recipients is not None else [{"agency": org.province.pk}],
     )
     draft_submit(actor=officer, draft=draft, reviewers=[org.clerk], signer=org.director)
@@ -112,3 +112,17 @@ def test_stamped_letter_is_sealed_by_the_agency(org, pki) -> None:
     assert org.ministry.name_th in verdict.signatures[0].signer_name
     [dispatch] = letter.dispatches.all()
     assert dispatch.channel == Channel.EMAIL  # not reachable by the exchange, has an address
+
+
+def test_orders_are_signed_for_the_archive_when_a_tsa_is_set(org, pki, tsa) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    make_identity(org.director, org.ministry, pki)
+    draft = _up_to_signer(org, form="order", recipients=[], registry=org.central)
+    letter = draft_sign(actor=resolve_actor(org.director), draft=draft, secret=TEST_PASSPHRASE)
+    assert RegisterEntry.objects.get(letter=letter).series.kind == "order"
+    pdf = _main_pdf(letter)
+    reader = PdfFileReader(io.BytesIO(pdf))
+    assert "/DSS" in reader.root  # revocation data embedded
+    assert len(reader.embedded_timestamp_signatures) == 1  # and a document timestamp
+    assert verify_pdf(pdf, tenant=org.ministry).status == "valid"
