@@ -137,6 +137,10 @@ def letter_correct(
             )
             for role, name, blob in stored
         ]
+        if added:
+            from saraban.signatures.services import check_letter_files
+
+            check_letter_files(locked, actor=actor)
         new_main = next((f for f in added if f.role == FileRole.MAIN), None)
         if old_main is not None and new_main is not None:
             LetterFile.objects.filter(pk=old_main.pk).update(replaced_by=new_main)

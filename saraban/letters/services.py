@@ -261,6 +261,14 @@ def series_of(registry: Registry, kind: str) -> Series:
     return series
 
 
+def _check_signatures(letter: Letter, actor: Actor, stored: list[tuple[str, str, Blob]]) -> None:
+    """Verify the signatures of the files that came with the letter (saraban.signatures)."""
+    if stored:
+        from saraban.signatures.services import check_letter_files
+
+        check_letter_files(letter, actor=actor)
+
+
 def _enqueue_after_registration(entry: RegisterEntry) -> None:
     from .tasks import make_receipt_stamp
 
@@ -295,6 +303,7 @@ def letter_register_incoming(
         )
         entry = register_entry_new(actor=actor, series=series, letter=letter, now=now,
                            remarks=details.remarks)
+        _check_signatures(letter, actor, stored)
         audit_record(
             agency_id=tenant.pk,
             action="letter_register_incoming",
@@ -405,6 +414,7 @@ def letter_register_outgoing(
                 added_by=actor.person, added_at=now,
             )
             stored.insert(0, (FileRole.MAIN, made.filename, blob))
+        _check_signatures(letter, actor, stored)
         dispatches = Dispatch.objects.bulk_create(
             Dispatch(
                 letter=letter, recipient_agency=r.agency, recipient_text=r.text.strip(),
