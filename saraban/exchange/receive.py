@@ -163,6 +163,7 @@ def _receive_letter(
                 InboxFile.objects.create(
                     message=inbox, blob=blob, role=item["role"], filename=item["name"][:255]
                 )
+            _check_signatures(inbox)
             audit_record(
                 agency_id=agency_id,
                 action="exchange_receive",
@@ -185,6 +186,16 @@ def _receive_letter(
         _remove_unreferenced(written)
         raise
     return 201, receipt
+
+
+def _check_signatures(inbox: InboxMessage) -> None:
+    """Verify the signatures of an accepted message's files (saraban.signatures)."""
+    from saraban.agencies.models import Agency
+    from saraban.signatures.services import check_file
+
+    tenant = Agency.objects.get(pk=inbox.recipient_id)
+    for f in inbox.files.select_related("blob"):
+        check_file(f.blob, tenant=tenant)
 
 
 def _remove_unreferenced(shas: list[str]) -> None:
