@@ -26,7 +26,7 @@ def test_agency_admin_uploads_an_emblem_used_by_drafts(client, org) -> None:
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     head = Letterhead.objects.get(agency=org.ict)
-    assert bytes(head.emblem) == emblem
+    assert head.emblem is not None and bytes(head.emblem) == emblem
     draft = draft_create(actor=resolve_actor(org.officer), registry=org.ict_registry,
                          form="external", fields={"subject": "ทดสอบตรา"},
                          recipients=[{"text": "ผู้รับ"}])
