@@ -54,6 +54,7 @@ __all__ = [
     "MAX_COPY_BYTES",
     "CopyCheck",
     "access_evidence",
+    "copy_too_large",
     "evidence_by_token",
     "evidence_check_copy",
     "evidence_issue",
@@ -413,6 +414,14 @@ class CopyCheck:
     signature_label_th: str
 
 
+def copy_too_large() -> FileRejected:
+    """The error for a copy larger than ``MAX_COPY_BYTES`` (also raised before reading one)."""
+    return FileRejected(
+        f"ไฟล์มีขนาดเกิน {MAX_COPY_BYTES // (1024 * 1024)} MB ที่กำหนด",
+        code="file_too_large", field="file", details={"max_bytes": MAX_COPY_BYTES},
+    )
+
+
 def evidence_check_copy(doc: IssuedDocument, content: IO[bytes] | bytes | None) -> CopyCheck:
     """Compare ``content`` with ``doc`` as issued, and verify the signatures it carries.
 
@@ -428,10 +437,7 @@ def evidence_check_copy(doc: IssuedDocument, content: IO[bytes] | bytes | None) 
     if not data:
         raise FileRejected("ไฟล์ว่างเปล่า", code="file_empty", field="file")
     if len(data) > MAX_COPY_BYTES:
-        raise FileRejected(
-            f"ไฟล์มีขนาดเกิน {MAX_COPY_BYTES // (1024 * 1024)} MB ที่กำหนด",
-            code="file_too_large", field="file", details={"max_bytes": MAX_COPY_BYTES},
-        )
+        raise copy_too_large()
     if not data.startswith(b"%PDF-"):
         raise FileRejected("ไฟล์ที่เลือกไม่ใช่ไฟล์ PDF", code="not_pdf", field="file")
     digest = hashlib.sha256(data).hexdigest()

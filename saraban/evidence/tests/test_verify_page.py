@@ -181,3 +181,20 @@ def test_uploads_are_throttled_per_address(
     # Another address is not held back, and reading the page never is.
     assert _upload(client, _page(certificate), b"x", REMOTE_ADDR="10.0.0.9").status_code == 400
     assert client.get(_page(certificate)).status_code == 200
+
+
+def test_oversized_upload_is_refused_by_its_declared_length(
+    client: Client, certificate: IssuedDocument, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saraban.evidence import services
+    from saraban.web.views import evidence as views
+
+    monkeypatch.setattr(services, "MAX_COPY_BYTES", 1000)
+    monkeypatch.setattr(views, "MAX_COPY_BYTES", 1000)
+    big = b"%PDF-1.7\n" + b"0" * 200_000
+    response = _upload(client, _page(certificate), big)
+    assert response.status_code == 400
+    assert "ไฟล์มีขนาดเกิน" in response.content.decode()
+    url = reverse("web:evidence_verify_json", args=[certificate.token])
+    raw = client.post(url, b"%PDF-1.7\n" + b"0" * 2000, content_type="application/pdf")
+    assert raw.json()["code"] == "file_too_large"

@@ -34,8 +34,10 @@ from saraban.core.errors import NotFound, SarabanError
 from saraban.core.thai import thai_date, today_bangkok
 from saraban.evidence.models import EvidenceKind, IssuedDocument, Validity
 from saraban.evidence.services import (
+    MAX_COPY_BYTES,
     CopyCheck,
     access_evidence,
+    copy_too_large,
     evidence_by_token,
     evidence_check_copy,
     evidence_issue,
@@ -52,6 +54,8 @@ from ..forms import ThaiDateField
 PAGE_SIZE = 50
 #: Uploads to the public page per address per minute.
 VERIFY_UPLOADS_PER_MINUTE = 20
+#: Room for the multipart envelope around an uploaded copy.
+_FORM_OVERHEAD = 64 * 1024
 
 NO_RIGHTS = "ท่านไม่มีสิทธิ์ออกหนังสือรับรองหรือใบอนุญาต (ต้องเป็นเจ้าหน้าที่สารบรรณหรือผู้ดูแลระบบ)"
 NOT_FOUND = "ไม่พบเอกสาร หรือท่านไม่มีสิทธิ์เข้าถึง"
@@ -228,6 +232,13 @@ def _public(response: HttpResponse, *, cacheable: bool) -> HttpResponse:
     return response
 
 
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def _uploaded(request: HttpRequest) -> IO[bytes] | bytes | None:
     """The uploaded copy: the form's ``file``, or a raw ``application/pdf`` body (machines)."""
     upload = request.FILES.get("file")
@@ -270,6 +281,9 @@ def _verify(request: HttpRequest, token: str, *, as_json: bool) -> HttpResponse:
     check: CopyCheck | None = None
     error: SarabanError | None = None
     try:
+        # Refuse an oversized body before reading it, by its declared length.
+        if _declared_length(request) > MAX_COPY_BYTES + _FORM_OVERHEAD:
+            raise copy_too_large()
         check = evidence_check_copy(doc, _uploaded(request))
     except SarabanError as exc:
         error = exc
