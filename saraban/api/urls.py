@@ -9,7 +9,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from .auth import BearerAuth
-from .endpoints import auth, exchange, letters, registries, routing
+from .endpoints import auth, exchange, letters, registries, routing, signatures
 from .errors import install_error_handlers
 
 
@@ -46,6 +46,7 @@ api.add_router("/registries", registries.router)
 api.add_router("/exchange", exchange.router)
 api.add_router("/letters", exchange.letters_router)
 api.add_router("/letters", routing.letters_router)
+api.add_router("/letters", signatures.letters_router)
 api.add_router("/", routing.router)
 
 urlpatterns: list[URLPattern | URLResolver] = [path("", api.urls)]
