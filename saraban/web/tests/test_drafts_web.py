@@ -395,3 +395,57 @@ def test_a_version_pdf_of_another_draft_is_not_served(org) -> None:
     response = client_for(outsider(org)).get(
         reverse("web:draft_version_pdf", args=[draft.pk, 1]))
     assert response.status_code == 404
+
+
+# ---- signing ------------------------------------------------------------------------------
+
+
+def _up_to_director(org):
+    draft = make_draft(org)
+    draft_submit(actor=resolve_actor(org.officer), draft=draft, reviewers=[],
+                 signer=org.director)
+    return draft
+
+
+def test_a_wrong_pin_is_said_next_to_it_and_nothing_is_numbered(org, pki, no_tsa) -> None:
+    from saraban.letters.models import RegisterEntry
+    from saraban.signatures.testing import make_identity
+
+    make_identity(org.director, org.ministry, pki)
+    draft = _up_to_director(org)
+    response = client_for(org.director).post(
+        reverse("web:draft_step", args=[draft.pk, "sign"]), {"secret": "ผิด"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert re.search(r'id="row-secret">.*?class="field-error"', html, re.S)
+    draft.refresh_from_db()
+    assert draft.state == DraftState.IN_REVIEW and draft.letter is None
+    assert not RegisterEntry.objects.exists()
+
+
+def test_without_a_certificate_the_signer_is_told_in_thai(org, no_tsa) -> None:
+    draft = _up_to_director(org)
+    response = client_for(org.director).post(
+        reverse("web:draft_step", args=[draft.pk, "sign"]), {"secret": ""})
+    assert response.status_code == 400
+    assert "ท่านยังไม่มีใบรับรองอิเล็กทรอนิกส์สำหรับลงนาม" in response.content.decode()
+
+
+def test_the_signer_signs_and_lands_on_the_numbered_letter(org, pki, no_tsa) -> None:
+    from saraban.signatures.testing import TEST_PASSPHRASE, make_identity
+
+    make_identity(org.director, org.ministry, pki)
+    draft = _up_to_director(org)
+    director = client_for(org.director)
+    response = director.post(reverse("web:draft_step", args=[draft.pk, "sign"]),
+                             {"secret": TEST_PASSPHRASE})
+    draft.refresh_from_db()
+    assert draft.state == DraftState.SIGNED and draft.letter is not None
+    assert response.status_code == 302
+    assert response["Location"] == reverse("web:letter_detail", args=[draft.letter.pk])
+    page = director.get(response["Location"]).content.decode()
+    assert f"ลงนามแล้ว หนังสือเลขที่ {draft.letter.number}" in page
+    # The drafter's list links the signed draft to its letter.
+    listing = client_for(org.officer).get(reverse("web:draft_list")).content.decode()
+    assert reverse("web:letter_detail", args=[draft.letter.pk]) in listing
+    assert "ลงนามและออกเลขแล้ว" in listing
