@@ -284,18 +284,8 @@ def _is_ca(cert: x509.Certificate) -> bool:
 # --- trust roots -------------------------------------------------------------------------
 
 
-def trust_root_add(
-    *, actor: Actor | None, tenant: Agency | None, pem: bytes, label: str = ""
-) -> TrustRoot:
-    """Trust a root CA certificate for ``tenant`` (``None``: for every agency on the node).
-
-    Only a CA certificate is accepted; adding the same one twice is refused.
-    """
-    if tenant is not None:
-        _check_manager(actor, tenant, None)
-    elif actor is not None and not actor.person.is_superuser:
-        raise PermissionDenied("เฉพาะผู้ดูแลระบบกลางเพิ่มใบรับรองหลักของทั้งระบบได้",
-                               code="identity_forbidden")
+def check_root(pem: bytes, *, tenant: Agency | None) -> asn1_x509.Certificate:
+    """The one CA certificate in ``pem``, not yet trusted for ``tenant``; else the error."""
     try:
         certs = certificates_in(pem)
     except ValueError as exc:
@@ -308,9 +298,25 @@ def trust_root_add(
     if not cert.ca:
         raise ValidationFailed("ใบรับรองนี้ไม่ใช่ใบรับรองของผู้ออกใบรับรอง (CA)",
                                code="not_a_ca", field="file")
-    fp = fingerprint(cert)
-    if TrustRoot.objects.filter(tenant=tenant, fingerprint=fp).exists():
+    if TrustRoot.objects.filter(tenant=tenant, fingerprint=fingerprint(cert)).exists():
         raise Conflict("มีใบรับรองนี้อยู่แล้ว", code="trust_root_exists", field="file")
+    return cert
+
+
+def trust_root_add(
+    *, actor: Actor | None, tenant: Agency | None, pem: bytes, label: str = ""
+) -> TrustRoot:
+    """Trust a root CA certificate for ``tenant`` (``None``: for every agency on the node).
+
+    Only a CA certificate is accepted; adding the same one twice is refused.
+    """
+    if tenant is not None:
+        _check_manager(actor, tenant, None)
+    elif actor is not None and not actor.person.is_superuser:
+        raise PermissionDenied("เฉพาะผู้ดูแลระบบกลางเพิ่มใบรับรองหลักของทั้งระบบได้",
+                               code="identity_forbidden")
+    cert = check_root(pem, tenant=tenant)
+    fp = fingerprint(cert)
     name = str(cert.subject.native.get("common_name", "") or cert.subject.human_friendly)
     body = base64.b64encode(cert.dump()).decode()
     pem_text = (
