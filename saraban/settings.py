@@ -200,6 +200,8 @@ SARABAN_TSA_TIMEOUT_SECONDS = float(os.environ.get("SARABAN_TSA_TIMEOUT", "10"))
 SARABAN_TRUST_ROOTS: list[str] = [
     p for p in os.environ.get("SARABAN_TRUST_ROOTS", "").split(":") if p.strip()
 ]
+# Also ask the CAs' CRL/OCSP services when verifying an arriving PDF (off: use what it carries).
+SARABAN_VERIFY_REVOCATION = _env_bool("SARABAN_VERIFY_REVOCATION", False)
 
 # Routing: days to the deadline by urgency (0 ปกติ … 3 ด่วนที่สุด; 0 days = the same day),
 # ending at office closing time; e-mail notifications (console backend unless configured).
