@@ -303,7 +303,12 @@ PROBLEM_BROKEN: Final = "อ่านลายมือชื่อนี้ไ�
 
 
 def verify_pdf(pdf: bytes, *, tenant: Agency | None) -> Verdict:
-    """Check every signature of ``pdf`` against the roots ``tenant`` trusts."""
+    """Check every signature of ``pdf`` against the roots ``tenant`` trusts.
+
+    Revocation is checked from what the file carries; with ``SARABAN_VERIFY_REVOCATION``
+    the CRLs and OCSP responders named in the certificates are asked as well (slower, and
+    a responder that does not answer is not held against the signature).
+    """
     if not looks_like_pdf(pdf):
         return Verdict(status="not_pdf", label_th=_LABELS["not_pdf"])
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -322,8 +327,10 @@ def verify_pdf(pdf: bytes, *, tenant: Agency | None) -> Verdict:
 
     from ._trust import validation_context
 
+    fetch = bool(getattr(settings, "SARABAN_VERIFY_REVOCATION", False))
+
     def vc() -> ValidationContext:  # a fresh context per check: they keep state
-        return validation_context(tenant, fetch=False)
+        return validation_context(tenant, fetch=fetch)
 
     has_dss = _has_validation_data(reader)
     stamp_problems: list[str] = []

@@ -256,3 +256,21 @@ def test_seal_of_another_agency_signs_as_that_agency(org, pki, no_tsa):
     verdict = verify_pdf(signed, tenant=org.ministry)
     assert verdict.status == "valid"
     assert verdict.signatures[0].signer_name == "จังหวัดเชียงใหม่"
+
+
+def test_a_revoked_certificate_is_caught_when_revocation_is_checked(org, pki, no_tsa,
+                                                                   settings):
+    from saraban.signatures.services import identity_add_pkcs12
+
+    issued = pki.issue_person("นายถูก เพิกถอน")
+    trust_pki(pki)
+    identity = identity_add_pkcs12(actor=None, tenant=org.ministry, person=org.officer,
+                                   p12=pki.pkcs12(issued), passphrase=TEST_PASSPHRASE)
+    signed = sign_pdf(letter_pdf(), identity, secret=TEST_PASSPHRASE)
+    pki.revoke(issued)
+    settings.SARABAN_VERIFY_REVOCATION = False
+    assert verify_pdf(signed, tenant=org.ministry).status == "valid"  # the file alone
+    settings.SARABAN_VERIFY_REVOCATION = True
+    verdict = verify_pdf(signed, tenant=org.ministry)
+    assert verdict.status == "invalid"
+    assert verdict.signatures[0].problem == "ใบรับรองของผู้ลงนามถูกเพิกถอน"
