@@ -33,6 +33,7 @@ from saraban.core.errors import (
     ValidationFailed,
 )
 from saraban.core.thai import Digits, thai_date
+from saraban.documents.models import Letterhead
 from saraban.documents.render import FormData, render_form, signature_box
 from saraban.letters import files
 from saraban.letters.access import registries_for
@@ -212,12 +213,18 @@ def _form_data(
     if valid_until is not None:
         until = thai_date(valid_until, digits=digits)
         paragraphs.append(f"{_VALIDITY_LINE[EvidenceKind(kind)]} {until}")
+    # The issuing unit's own letterhead before the agency's (emblem image and address).
+    head = (
+        Letterhead.objects.filter(agency__in=[issuer, tenant]).order_by("-agency__path").first()
+    )
     return FormData(
         number=number,
         date=today,
         thai_digits=tenant.thai_digits,
         agency_name=issuer.name_th,
-        agency_address=issuer.address or tenant.address,
+        agency_address=(head.address if head and head.address else issuer.address)
+        or tenant.address,
+        emblem=bytes(head.emblem) if head and head.emblem else None,
         subject=title,
         body=paragraphs,
         signer_name=actor.person.display_name(),

@@ -277,3 +277,18 @@ def test_wording_names_the_holder_and_validity_in_the_agencys_digits(org: Any) -
     assert licence.body[0].startswith("อนุญาตให้ นายวิชัย ทำงาน ")
     assert licence.body[-1] == "ใบอนุญาตฉบับนี้ใช้ได้ถึงวันที่ ๓๑ มกราคม ๒๕๗๐"
     assert licence.thai_digits
+
+
+def test_the_agencys_letterhead_emblem_and_address_are_used(org: Any) -> None:
+    from saraban.documents.models import Letterhead
+    from saraban.evidence.services import _form_data
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>'
+    Letterhead.objects.create(agency=org.ministry, emblem=svg, address="ถนนอัษฎางค์")
+    data = _form_data(
+        kind="certificate", number="มท 0200/1", today=dt.date(2026, 11, 23), issuer=org.ops,
+        tenant=org.ministry, holder="นายวิชัย ทำงาน", title="รับรอง", body="ข้อความ",
+        valid_until=None, actor=resolve_actor(org.clerk), url="http://localhost:8000/verify/t/",
+    )
+    assert data.emblem == svg
+    assert data.agency_address == "ถนนอัษฎางค์"
