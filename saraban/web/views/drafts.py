@@ -82,8 +82,12 @@ _PREVIEWS = "draft_previews"
 
 #: Fields an action may name that the compose form shows under another name.
 _RECIPIENT_FIELDS = frozenset({"recipients", "channel", "address"})
-#: The printed signer of a draft not yet in a chain: nobody (an unsaved person has no name).
-_NO_SIGNER = Actor(person=Person())
+
+
+def _no_signer() -> Actor:
+    """The printed signer of a draft not yet in a chain: nobody (an unsaved person has no
+    name, so ``form_data`` prints no signer lines)."""
+    return Actor(person=Person())
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -302,7 +306,7 @@ def draft_preview_pdf(request: HttpRequest, key: str) -> HttpResponse:
         draft = copy.copy(saved)  # the saved chain prints its signer; nothing is saved
     else:
         draft = Draft(tenant_id=registry.tenant_id, registry=registry, form=spec["form"])
-        signer = _NO_SIGNER
+        signer = _no_signer()
     draft.urgency = spec["urgency"] if spec["urgency"] in Urgency.values else Urgency.NORMAL
     version = DraftVersion(draft=draft, number=0, fields=spec["fields"])
     try:
