@@ -220,6 +220,8 @@ def form_data(
 def _signer_lines(draft: Draft, signer: Actor | None) -> tuple[str, str]:
     """The signer's name and position as printed under the signature."""
     if signer is None:
+        if draft.pk is None:  # a preview of a draft not saved yet: no chain, no signer
+            return "", ""
         step = draft.steps_of_round().filter(role=StepRole.SIGN).select_related("person").first()
         if step is None:
             return "", ""

@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from saraban.agencies.actors import Actor, resolve_actor
-from saraban.agencies.models import Agency, Person
+from saraban.agencies.models import Agency
 from saraban.core.errors import SarabanError, ValidationFailed
 from saraban.documents.models import (
     LIST_FIELDS,
@@ -82,12 +82,6 @@ _PREVIEWS = "draft_previews"
 
 #: Fields an action may name that the compose form shows under another name.
 _RECIPIENT_FIELDS = frozenset({"recipients", "channel", "address"})
-
-
-def _no_signer() -> Actor:
-    """The printed signer of a draft not yet in a chain: nobody (an unsaved person has no
-    name, so ``form_data`` prints no signer lines)."""
-    return Actor(person=Person())
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -298,7 +292,6 @@ def draft_preview_pdf(request: HttpRequest, key: str) -> HttpResponse:
     registry = agency_registries(person).filter(pk=spec["registry"]).first()
     if registry is None:
         return not_found(request)
-    signer: Actor | None = None
     if spec["draft"] is not None:
         saved = _draft(request, spec["draft"])
         if saved is None:
@@ -306,11 +299,10 @@ def draft_preview_pdf(request: HttpRequest, key: str) -> HttpResponse:
         draft = copy.copy(saved)  # the saved chain prints its signer; nothing is saved
     else:
         draft = Draft(tenant_id=registry.tenant_id, registry=registry, form=spec["form"])
-        signer = _no_signer()
     draft.urgency = spec["urgency"] if spec["urgency"] in Urgency.values else Urgency.NORMAL
     version = DraftVersion(draft=draft, number=0, fields=spec["fields"])
     try:
-        pdf = render_form(draft.form, form_data(draft, version, signer=signer))
+        pdf = render_form(draft.form, form_data(draft, version))
     except SarabanError as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
     return _pdf(pdf, "preview.pdf")
