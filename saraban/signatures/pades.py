@@ -48,6 +48,7 @@ __all__ = [
     "SignatureInfo",
     "Status",
     "Verdict",
+    "add_overlay",
     "sign_pdf",
     "verify_pdf",
 ]
@@ -237,6 +238,24 @@ def _signing_error(exc: Exception) -> SarabanError:
     return Conflict("ลงนามไม่สำเร็จ", code="signing_failed")
 
 
+def add_overlay(
+    pdf: bytes, overlay: bytes, *, page: int, box: tuple[float, float, float, float],
+    note: str = "",
+) -> bytes:
+    """Lay the first page of ``overlay`` (a small PDF, e.g. a receipt stamp) over ``box`` on
+    ``page`` of a signed ``pdf``, as an incremental update that keeps its signatures valid.
+
+    ``verify_pdf`` reports such a stamp as added after signing, not as a modification.
+    Raises ``ValidationFailed`` (``pdf_unreadable``) when either file cannot be read.
+    """
+    from ._overlays import add_overlay as _add
+
+    try:
+        return _add(pdf, overlay, page=page, box=box, note=note)
+    except Exception as exc:  # pyHanko fails on bad input with many exception types
+        raise ValidationFailed(_UNREADABLE, code="pdf_unreadable", field="file") from exc
+
+
 # --- verification ------------------------------------------------------------------------
 
 
@@ -333,15 +352,15 @@ def verify_pdf(pdf: bytes, *, tenant: Agency | None) -> Verdict:
         return validation_context(tenant, fetch=fetch)
 
     has_dss = _has_validation_data(reader)
+    sig_names = {s.field_name for s in regular} | {s.field_name for s in stamps}
     stamp_problems: list[str] = []
     stamp_revisions: list[int] = []
     for stamp in stamps:
-        problem, ok_revision = _check_doc_timestamp(stamp, vc())
+        problem, ok_revision = _check_doc_timestamp(stamp, vc(), sig_names)
         if problem:
             stamp_problems.append(problem)
         if ok_revision is not None:
             stamp_revisions.append(ok_revision)
-    sig_names = {s.field_name for s in regular} | {s.field_name for s in stamps}
     infos = tuple(
         _check_signature(sig, vc, has_dss=has_dss, stamp_revisions=stamp_revisions,
                          sig_names=sig_names)
@@ -399,19 +418,25 @@ def _has_validation_data(reader: object) -> bool:
     return bool(dss.crls or dss.ocsps)
 
 
-def _check_doc_timestamp(stamp: object, vc: object) -> tuple[str, int | None]:
+def _check_doc_timestamp(
+    stamp: object, vc: object, sig_names: set[str]
+) -> tuple[str, int | None]:
     """The problem with a document timestamp ("" if none), and its revision when intact."""
     from pyhanko.sign.validation import validate_pdf_timestamp
 
+    from ._overlays import diff_policy
+
     try:
-        status = validate_pdf_timestamp(stamp, validation_context=vc)  # type: ignore[arg-type]
+        status = validate_pdf_timestamp(
+            stamp, validation_context=vc, diff_policy=diff_policy()  # type: ignore[arg-type]
+        )
     except Exception:
         logger.info("verify_pdf: unreadable document timestamp", exc_info=True)
         return PROBLEM_BROKEN, None
     revision: int = stamp.signed_revision  # type: ignore[attr-defined]
     if not (status.intact and status.valid):
         return PROBLEM_DIGEST, None
-    if not _allowed_after(status, set()):
+    if not _allowed_after(status, sig_names):
         return PROBLEM_MODIFIED, revision
     if not status.trusted:
         return PROBLEM_TIMESTAMP, revision
@@ -419,7 +444,8 @@ def _check_doc_timestamp(stamp: object, vc: object) -> tuple[str, int | None]:
 
 
 def _allowed_after(status: object, sig_names: set[str]) -> bool:
-    """Whether what was added after a signature is only signing and LTA maintenance."""
+    """Whether what was added after a signature is only later signatures, LTA maintenance
+    (validation data, document timestamps) and Saraban's own stamp overlays."""
     from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
     from pyhanko.sign.validation.status import SignatureCoverageLevel
 
@@ -436,8 +462,10 @@ def _allowed_after(status: object, sig_names: set[str]) -> bool:
     level = diff.modification_level
     if level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES):
         return True
-    if level == ModificationLevel.FORM_FILLING:
-        # Only later signatures may have been filled in: no other field changed.
+    if level in (ModificationLevel.FORM_FILLING, ModificationLevel.ANNOTATIONS):
+        # FORM_FILLING: later signatures. ANNOTATIONS: Saraban's own stamps (only OverlayRule
+        # clears at that level; pyHanko's rules never do). Either way no field other than a
+        # signature field may have been filled in.
         return all(_field_leaf(name) in sig_names or name in sig_names
                    for name in diff.changed_form_fields)
     return False
@@ -458,12 +486,15 @@ def _check_signature(
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.settings import KeyUsageConstraints
 
+    from ._overlays import diff_policy
+
     name = str(getattr(sig, "field_name", "") or "")
     try:
         status: PdfSignatureStatus = validate_pdf_signature(
             sig,  # type: ignore[arg-type]
             signer_validation_context=vc_factory(),  # type: ignore[operator]
             ts_validation_context=vc_factory(),  # type: ignore[operator]
+            diff_policy=diff_policy(),
             key_usage_settings=KeyUsageConstraints(
                 key_usage={"non_repudiation", "digital_signature"}
             ),

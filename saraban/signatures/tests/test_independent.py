@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from saraban.signatures.fixtures import need_tool
-from saraban.signatures.pades import Appearance, sign_pdf
+from saraban.signatures.pades import Appearance, add_overlay, sign_pdf
 from saraban.signatures.testing import (
     TEST_PASSPHRASE,
     append_unsigned_update,
@@ -44,6 +44,15 @@ def test_pdfsig_validates_the_signed_file_and_sees_tampering(pdfsig, director_id
 
     added = run_pdfsig(pdfsig, tmp_path, append_unsigned_update(signed, what="page"), "added")
     assert "Not total document signed" in added
+
+    # A Saraban stamp overlay: still a valid signature, reported as not covering everything.
+    from saraban.signatures._appearance import render_block
+
+    stamped = add_overlay(signed, render_block(["เลขรับ 1234"], 150, 40), page=0,
+                          box=(420, 760, 570, 800))
+    overlay = run_pdfsig(pdfsig, tmp_path, stamped, "overlay")
+    assert "Signature Validation: Signature is Valid." in overlay
+    assert "Not total document signed" in overlay
 
 
 def test_pdfsig_reads_a_b_lta_file(pdfsig, director_identity, tsa, tmp_path):

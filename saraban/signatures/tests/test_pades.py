@@ -274,3 +274,40 @@ def test_a_revoked_certificate_is_caught_when_revocation_is_checked(org, pki, no
     verdict = verify_pdf(signed, tenant=org.ministry)
     assert verdict.status == "invalid"
     assert verdict.signatures[0].problem == "ใบรับรองของผู้ลงนามถูกเพิกถอน"
+
+
+def test_a_saraban_stamp_overlay_after_signing_keeps_the_signature_valid(org, director_identity,
+                                                                         tsa):
+    from saraban.letters.stamp import stamp_pdf
+    from saraban.signatures.pades import add_overlay
+
+    signed = sign_pdf(letter_pdf(), director_identity, secret=TEST_PASSPHRASE, level="B-LTA")
+    # The receipt stamp, typeset as a small one-page PDF, laid over the top right corner.
+    from pypdf import PdfWriter
+
+    blank = io.BytesIO()
+    page_writer = PdfWriter()
+    page_writer.add_blank_page(width=170, height=90)
+    page_writer.write(blank)
+    stamp = stamp_pdf(blank.getvalue(), registry_name="สารบรรณกลาง สป.มท.", number="1234",
+                      date_text="23 พ.ย. 2569", time_text="10:15 น.")
+    stamped = add_overlay(signed, stamp, page=0, box=(400, 730, 570, 820), note="ตรารับ")
+    assert stamped.startswith(signed)
+    verdict = verify_pdf(stamped, tenant=org.ministry)
+    assert verdict.status == "valid", verdict
+    assert verdict.signatures[0].modified_after and verdict.signatures[0].problem == ""
+    # A second signature over the stamped copy is fine too.
+    again = sign_pdf(stamped, director_identity, secret=TEST_PASSPHRASE, level="B-B")
+    assert verify_pdf(again, tenant=org.ministry).status == "valid"
+    # But any other annotation added the same way is still a modification.
+    assert verify_pdf(append_unsigned_update(stamped, what="annotation"),
+                      tenant=org.ministry).status == "modified"
+
+
+def test_a_signature_after_a_b_lta_document_timestamp_is_fine(org, director_identity, seal,
+                                                             tsa):
+    archived = sign_pdf(letter_pdf(), director_identity, secret=TEST_PASSPHRASE, level="B-LTA")
+    sealed = sign_pdf(archived, seal, level="B-T")
+    verdict = verify_pdf(sealed, tenant=org.ministry)
+    assert verdict.status == "valid"
+    assert [s.signer_name for s in verdict.signatures] == ["นายสมชาย ใจดี", "กระทรวงมหาดไทย"]

@@ -7,7 +7,8 @@ from saraban.signatures import pades, services, testing
 
 def test_public_names():
     assert set(pades.__all__) == {
-        "Appearance", "Level", "SignatureInfo", "Status", "Verdict", "sign_pdf", "verify_pdf",
+        "Appearance", "Level", "SignatureInfo", "Status", "Verdict", "add_overlay", "sign_pdf",
+        "verify_pdf",
     }
     assert {"identity_add_pkcs12", "identity_add_pkcs11", "identity_for", "seal_for",
             "trust_root_add", "check_file", "check_letter_files"} <= set(services.__all__)
