@@ -180,14 +180,17 @@ class PKIServices:
 
 class TestPKI:
     """A root CA, an intermediate CA that issues people's and seals' certificates, a TSA,
-    and their CRLs (published by ``services``; the certificates point at them)."""
+    and their CRLs (published by ``services``; the certificates point at them).
+
+    Without ``services`` (a demo node) the certificates name no CRL and there is no TSA.
+    """
 
     __test__ = False  # not a test class, despite its name
 
-    def __init__(self, services: PKIServices, *, name: str = "Saraban Test") -> None:
+    def __init__(self, services: PKIServices | None, *, name: str = "Saraban Test") -> None:
         self.name = name
         self.slug = secrets.token_hex(4)
-        self.base_url = services.register(self)
+        self.base_url = services.register(self) if services is not None else ""
         self.tsa_down = False
         self._revoked: dict[str, list[tuple[int, dt.datetime]]] = {"root": [], "intermediate": []}
         now = dt.datetime.now(tz=dt.UTC)
@@ -203,16 +206,17 @@ class TestPKI:
         )
         self.root = Issued(root_key, root_cert)
         inter_key = _new_key()
-        inter_cert = (
+        inter_builder = (
             self._builder(_name(f"{name} Issuing CA", name), root_name, inter_key, now,
                           days=1825)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(_ca_usage(), critical=True)
-            .add_extension(self._crl_point("root"), critical=False)
             .add_extension(_ski(inter_key), critical=False)
             .add_extension(_aki(self.root), critical=False)
-            .sign(root_key, hashes.SHA256())
         )
+        if self.base_url:
+            inter_builder = inter_builder.add_extension(self._crl_point("root"), critical=False)
+        inter_cert = inter_builder.sign(root_key, hashes.SHA256())
         self.intermediate = Issued(inter_key, inter_cert)
         self.tsa = self._issue(
             f"{name} Time-Stamping Authority", organisation=name, days=1825,
@@ -269,10 +273,11 @@ class TestPKI:
                 ),
                 critical=True,
             )
-            .add_extension(self._crl_point("intermediate"), critical=False)
             .add_extension(_ski(key), critical=False)
             .add_extension(_aki(self.intermediate), critical=False)
         )
+        if self.base_url:
+            builder = builder.add_extension(self._crl_point("intermediate"), critical=False)
         if eku:
             builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=True)
         if email:
@@ -332,7 +337,8 @@ class TestPKI:
 
     @property
     def tsa_url(self) -> str:
-        return f"{self.base_url}/tsa"
+        """The TSA's URL ("" without services)."""
+        return f"{self.base_url}/tsa" if self.base_url else ""
 
     def timestamp(self, request_der: bytes) -> bytes:
         """Answer an RFC 3161 request with a token signed by this PKI's TSA certificate."""
