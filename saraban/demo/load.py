@@ -56,7 +56,7 @@ DEMO_PASSWORD: Final = "saraban-demo"  # noqa: S105 (the published demo password
 DEMO_ACCOUNTS: Final = (
     ("admin", "ผู้ดูแลระบบของกระทรวงมหาดไทย (agency admin)"),
     ("clerk", "เจ้าหน้าที่สารบรรณกลาง สป.มท. (registry clerk)"),
-    ("director", "ผู้อำนวยการศูนย์เทคโนโลยีสารสนเทศและการสื่อสาร (executive)"),
+    ("director", "ผู้อำนวยการศูนย์เทคโนโลยีสารสนเทศและการสื่อสาร (executive; signs drafts)"),
     ("officer", "นักวิชาการคอมพิวเตอร์ (officer)"),
 )
 CABINET_NAME: Final = "สำนักเลขาธิการคณะรัฐมนตรี"
@@ -465,6 +465,46 @@ def _routing(org: SampleOrg) -> None:
                           outcome="ดำเนินการตามที่ได้รับมอบหมายแล้ว")
 
 
+def _signing(org: SampleOrg) -> None:
+    """A demo CA (made here, trusted by this node only): the director's certificate (signed
+    with the demo password at signing time), the ministry's seal, and a draft by the officer,
+    initialled by the clerk and waiting for the director's signature."""
+    from saraban.documents.services import draft_create, draft_initial, draft_submit
+    from saraban.signatures.services import identity_add_pkcs12
+    from saraban.signatures.testing import TestPKI, trust_pki
+
+    pki = TestPKI(None, name="Saraban Demo CA")
+    trust_pki(pki)
+    director = pki.issue_person(org.director.display_name(), organisation=org.ministry.name_th)
+    identity_add_pkcs12(actor=None, tenant=org.ministry, person=org.director,
+                        p12=pki.pkcs12(director, DEMO_PASSWORD), passphrase=DEMO_PASSWORD,
+                        label=org.director.display_name())
+    seal = pki.issue_seal(org.ministry.name_th)
+    identity_add_pkcs12(actor=None, tenant=org.ministry, person=None,
+                        p12=pki.pkcs12(seal, DEMO_PASSWORD), passphrase=DEMO_PASSWORD,
+                        store_secret=True, label=f"ตรา{org.ministry.name_th}")
+    officer = resolve_actor(org.officer)
+    draft = draft_create(
+        actor=officer, registry=org.ict_registry, form="external",
+        fields={
+            "subject": "ขอความร่วมมือทดสอบการรับส่งหนังสือราชการทางระบบสารบรรณอิเล็กทรอนิกส์",
+            "salutation": "ผู้ว่าราชการจังหวัดเชียงใหม่",
+            "references": ["หนังสือกระทรวงมหาดไทย ที่ มท 0212/ว 100 ลงวันที่ 1 ตุลาคม 2569"],
+            "body": [
+                "ด้วยศูนย์เทคโนโลยีสารสนเทศและการสื่อสาร สำนักงานปลัดกระทรวงมหาดไทย ได้เปิดใช้"
+                "ระบบสารบรรณอิเล็กทรอนิกส์ สำหรับรับส่งหนังสือราชการระหว่างส่วนราชการ พร้อมลงลายมือชื่อ"
+                "อิเล็กทรอนิกส์ด้วยใบรับรองที่ออกโดยผู้ให้บริการออกใบรับรอง",
+                "จึงเรียนมาเพื่อโปรดพิจารณาให้เจ้าหน้าที่ผู้เกี่ยวข้องทดสอบการรับหนังสือฉบับนี้ทางระบบ",
+            ],
+            "closing": "ขอแสดงความนับถือ",
+            "phone": "0 2222 1141",
+        },
+        recipients=[{"agency": org.province.pk, "channel": "auto"}],
+    )
+    draft_submit(actor=officer, draft=draft, reviewers=[org.clerk], signer=org.director)
+    draft_initial(actor=resolve_actor(org.clerk), draft=draft, comment="ตรวจแล้ว เห็นควรลงนาม")
+
+
 @transaction.atomic
 def load_demo() -> DemoSummary:
     """Load the demo once; a second call finds it and changes nothing."""
@@ -491,5 +531,6 @@ def load_demo() -> DemoSummary:
     current = _Letters(demo, year_ce=this_year, moments=moments)
     _year_letters(demo, current, current=True)
     _routing(org)
+    _signing(org)
     return DemoSummary(created=True, letters=previous.count + current.count,
                        years=[be_year(dt.date(last_year, 6, 1)), be_year(dt.date(this_year, 6, 1))])
