@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from .test_browser import CHROMIUM, browser_page  # noqa: F401 (fixture)
@@ -145,8 +146,15 @@ def test_officer_drafts_director_signs_and_the_signed_pdf_holds(
     def verify(pdf: bytes) -> Verdict:
         # pyHanko validates with asyncio.run(); Playwright's sync API keeps an event loop
         # running in this thread, so validate in another one (as a web request would be).
+        # That thread opens its own database connection: close it there, when done.
+        def in_thread() -> Verdict:
+            try:
+                return verify_pdf(pdf, tenant=org.ministry)
+            finally:
+                connection.close()
+
         with ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(verify_pdf, pdf, tenant=org.ministry).result()
+            return pool.submit(in_thread).result()
 
     verdict = verify(signed)
     assert verdict.status == "valid", verdict.label_th
