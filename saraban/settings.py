@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "saraban.documents",
     "saraban.signatures",
     "saraban.evidence",
+    "saraban.search",
     "saraban.exchange",
     "saraban.routing",
     "saraban.api",
