@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from saraban.core.thai import be_year
 from saraban.letters.files import PDF, blob_path
-from saraban.letters.models import Blob, FileRole, Letter
+from saraban.letters.models import Blob, Letter
 
 from .models import BlobText, LetterStatus, SearchDirty, SearchEntry
 from .numbers import number_terms
