@@ -189,3 +189,18 @@ def test_bad_queries_are_refused(org, corpus) -> None:
     assert exc.value.code == "query_too_long"
     # Characters with a meaning in FTS5 or tsquery syntax are just text.
     assert _found(org.clerk, 'ราชการ" * ( ) & | ! : -')[0] >= _ids(corpus, "governor")
+
+
+def test_reindex_command_shows_progress(org, corpus) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    SearchEntry.objects.all().delete()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("search", "reindex", "--batch", "2", stdout=out, stderr=err)
+    assert "Indexed 7 letters" in out.getvalue()
+    assert "7/7" in err.getvalue()
+    out = io.StringIO()
+    call_command("search", "query", "0210.3/1795", "--user", "clerk", stdout=out)
+    assert "1 letters" in out.getvalue()

@@ -2,7 +2,8 @@
 
 Jobs written by actions in their transaction (the receipt stamp, …) are run here after the
 action commits, and a delivery loop sends the exchange outbox (saraban.exchange.worker);
-a second small loop sends routing reminders every few minutes (saraban.routing.reminders).
+a second small loop sends routing reminders every few minutes (saraban.routing.reminders),
+and a third indexes the letters marked for the search index (saraban.search.index).
 ``--batch`` runs what is queued and exits (tests, cron); the other options are passed
 through to ``db_worker``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management import call_command
@@ -48,22 +50,28 @@ class Command(BaseCommand):
         if not options["startup_delay"]:
             argv.append("--no-startup-delay")
         from saraban.exchange.worker import drain, start_delivery_thread
+        from saraban.search.index import index_dirty
 
         if options["batch"]:
             drain()
             call_command("db_worker", *argv, verbosity=options["verbosity"])
             drain()
+            index_dirty()
             return
         stop = start_delivery_thread(interval=min(options["interval"], 0.5))
         stop_reminders = start_reminder_thread(interval=REMINDER_INTERVAL)
+        stop_index = start_loop_thread(index_dirty, name="saraban-search-index",
+                                       interval=INDEX_INTERVAL)
         try:
             call_command("db_worker", *argv, verbosity=options["verbosity"])
         finally:
             stop.set()
             stop_reminders.set()
+            stop_index.set()
 
 
 REMINDER_INTERVAL = 300.0  # seconds between reminder passes (routing deadlines)
+INDEX_INTERVAL = 1.0  # seconds between passes over the letters marked for the search index
 
 
 def run_reminders(stop: threading.Event, *, interval: float) -> None:
@@ -91,4 +99,27 @@ def start_reminder_thread(*, interval: float) -> threading.Event:
     stop = threading.Event()
     threading.Thread(target=run_reminders, args=(stop,), kwargs={"interval": interval},
                      name="saraban-reminders", daemon=True).start()
+    return stop
+
+
+def run_loop(job: Callable[[], object], stop: threading.Event, *, interval: float) -> None:
+    """Run ``job`` every ``interval`` seconds until ``stop`` is set; errors are logged and the
+    next pass tries again (the database may be away for a moment)."""
+    try:
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                job()
+            except Exception:
+                log.exception("background loop %s", getattr(job, "__name__", job))
+                connections.close_all()
+            stop.wait(interval)
+    finally:
+        connections.close_all()
+
+
+def start_loop_thread(job: Callable[[], object], *, name: str, interval: float) -> threading.Event:
+    stop = threading.Event()
+    threading.Thread(target=run_loop, args=(job, stop), kwargs={"interval": interval},
+                     name=name, daemon=True).start()
     return stop
