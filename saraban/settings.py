@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "saraban.documents",
     "saraban.signatures",
     "saraban.evidence",
+    "saraban.intake",
     "saraban.search",
     "saraban.exchange",
     "saraban.routing",
