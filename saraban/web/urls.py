@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("saraban.web.urls_notify")),
     path("", include("saraban.web.urls_evidence")),
     path("", include("saraban.web.urls_drafts")),
+    path("", include("saraban.web.urls_search")),
 ]
