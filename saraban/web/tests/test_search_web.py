@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from urllib.parse import quote
 
 import pytest
@@ -235,3 +236,58 @@ def test_search_page_costs_the_same_queries_for_few_or_many_results(client, org)
     index_dirty()
     assert SearchEntry.objects.count() == 17
     assert count() == few
+
+
+# ---- in a real browser ---------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_search_from_the_top_bar_and_filter_in_place_in_a_browser(live_server, settings):
+    """Chromium: the top-bar box opens the results; a filter swaps them in (htmx) and the
+    address keeps the filters; nothing breaks the content security policy."""
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from saraban.agencies.sample import build_sample_org
+
+    from .test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists() and not os.environ.get("CI"):
+        pytest.skip("Chromium not installed at /usr/bin/chromium")
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    org = build_sample_org(password="saraban-demo")
+    receive(org, "ขอเชิญประชุมคณะทำงานด้านสารบรรณ")
+    receive(org, "ขอเชิญประชุมด่วนเรื่องงบประมาณ", urgency=Urgency.MOST_URGENT)
+    index_dirty()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                    headless=True)
+        try:
+            page = browser.new_context(locale="th-TH").new_page()
+            page.set_default_timeout(15_000)
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(live_server.url + reverse("web:login"))
+            page.fill("#id_username", "clerk")
+            page.fill("#id_password", "saraban-demo")
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r"^(?!.*/login/).*$"))
+
+            page.fill(".topsearch input[name=q]", "ประชุม")
+            page.press(".topsearch input[name=q]", "Enter")
+            page.wait_for_selector(".search-hit")
+            assert "พบ 2 รายการ" in page.inner_text(".search-count")
+            assert page.locator(".search-hit mark").count() >= 2
+
+            page.select_option("#id_urgency", "3")
+            page.click(".search-box button[type=submit]")
+            expect(page.locator(".search-hit")).to_have_count(1)
+            assert "urgency=3" in page.url
+            assert "งบประมาณ" in page.inner_text(".search-results")
+            assert page.locator(".search-hit .badge.urgency-3").count() == 1
+            assert not [e for e in errors if "Content Security Policy" in e], errors
+        finally:
+            browser.close()
