@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("saraban.web.urls_evidence")),
     path("", include("saraban.web.urls_drafts")),
     path("", include("saraban.web.urls_search")),
+    path("", include("saraban.web.urls_intake")),
 ]
