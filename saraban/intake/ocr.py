@@ -1,0 +1,151 @@
+"""Running ocrmypdf (Tesseract ``tha+eng``) on one scan: a searchable PDF and its text.
+
+ocrmypdf and Tesseract are Debian packages (``make ocr-deps``), optional at run time: without
+them ``run_ocr`` raises ``OcrUnavailable`` and the scan is registered without text. Pages that
+already carry text (an electronic PDF) are kept as they are (``--skip-text``) and their text
+is taken with pdftotext.
+
+Settings (all optional): ``SARABAN_OCR_COMMAND`` (``ocrmypdf``), ``SARABAN_OCR_LANGUAGES``
+(``tha+eng``), ``SARABAN_OCR_TIMEOUT`` (seconds, 600), ``SARABAN_OCR_IMAGE_DPI`` (300, for
+images that do not say their resolution).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from django.conf import settings
+
+from saraban.letters import files
+
+__all__ = ["OcrFailed", "OcrResult", "OcrUnavailable", "missing_tools", "run_ocr"]
+
+log = logging.getLogger(__name__)
+
+PLUGIN: Final = Path(__file__).with_name("_ocrmypdf_plugin.py")
+NO_OCR_MESSAGE: Final = (
+    "ไม่มีโปรแกรมอ่านข้อความจากภาพ (OCR) ในเครื่องนี้ ลงทะเบียนได้โดยกรอกข้อมูลเอง"
+)
+_SUFFIX: Final = {files.PDF: ".pdf", files.PNG: ".png", files.JPEG: ".jpg", files.TIFF: ".tif"}
+_SKIPPED: Final = re.compile(r"^\s*\[OCR skipped on page \d+\]\s*$")
+# ocrmypdf's exit codes and what the clerk is told.
+_EXIT_MESSAGES: Final = {
+    2: "อ่านไฟล์ภาพหรือ PDF นี้ไม่ได้ (ไฟล์อาจเสียหาย หรือภาพมีพื้นโปร่งใส)",
+    8: "ไฟล์ PDF นี้ถูกเข้ารหัสไว้ จึงอ่านข้อความไม่ได้",
+}
+
+
+class OcrUnavailable(Exception):
+    """ocrmypdf or Tesseract (with Thai) is not installed on this machine."""
+
+
+class OcrFailed(Exception):
+    """OCR ran and failed; the message is for the clerk (Thai)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    pdf: bytes  # the searchable PDF (deskewed, turned upright, with a text layer)
+    text: str  # as Tesseract wrote it, pages separated by form feeds
+    pages: int
+
+
+def _command() -> str:
+    return str(getattr(settings, "SARABAN_OCR_COMMAND", "ocrmypdf"))
+
+
+def _languages() -> str:
+    return str(getattr(settings, "SARABAN_OCR_LANGUAGES", "tha+eng"))
+
+
+def missing_tools() -> list[str]:
+    """The programs OCR needs that are not on PATH (an empty list: OCR can run)."""
+    return [name for name in (_command(), "tesseract") if shutil.which(name) is None]
+
+
+def run_ocr(data: bytes, *, content_type: str) -> OcrResult:
+    """OCR one scan (PDF, PNG, JPEG or TIFF bytes).
+
+    Raises ``OcrUnavailable`` when the programs are missing, ``OcrFailed`` (with a Thai
+    message) when the file cannot be read or OCR takes too long.
+    """
+    if missing_tools():
+        raise OcrUnavailable(NO_OCR_MESSAGE)
+    timeout = float(getattr(settings, "SARABAN_OCR_TIMEOUT", 600))
+    with tempfile.TemporaryDirectory(prefix="saraban-ocr-") as tmp:
+        source = Path(tmp) / f"scan{_SUFFIX.get(content_type, '.bin')}"
+        source.write_bytes(data)
+        output = Path(tmp) / "searchable.pdf"
+        sidecar = Path(tmp) / "text.txt"
+        command = [
+            _command(), "--plugin", str(PLUGIN), "-l", _languages(),
+            "--rotate-pages", "--deskew", "--output-type", "pdf",
+            "--sidecar", str(sidecar), "--quiet",
+        ]
+        if content_type == files.PDF:
+            command.append("--skip-text")
+        else:
+            dpi = int(getattr(settings, "SARABAN_OCR_IMAGE_DPI", 300))
+            command += ["--image-dpi", str(dpi)]
+        env = {**os.environ, "SARABAN_OCR_LANGUAGES": _languages()}
+        try:
+            done = subprocess.run(  # noqa: S603  (our own command line, no shell)
+                [*command, str(source), str(output)],
+                capture_output=True, timeout=timeout, check=False, env=env,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise OcrFailed(
+                f"อ่านข้อความจากภาพนานเกิน {int(timeout)} วินาที จึงหยุดไว้"
+            ) from exc
+        except OSError as exc:
+            raise OcrUnavailable(NO_OCR_MESSAGE) from exc
+        if done.returncode == 3:  # a missing dependency (e.g. Thai language data)
+            log.warning("ocrmypdf is missing a dependency: %s", done.stderr[-2000:])
+            raise OcrUnavailable(NO_OCR_MESSAGE)
+        if done.returncode != 0 or not output.exists():
+            log.warning("ocrmypdf failed (exit %s): %s", done.returncode,
+                        done.stderr.decode("utf-8", "replace")[-2000:])
+            raise OcrFailed(_EXIT_MESSAGES.get(
+                done.returncode, "อ่านข้อความจากภาพไม่สำเร็จ กรุณากรอกข้อมูลเอง"
+            ))
+        pdf = output.read_bytes()
+        text = sidecar.read_text("utf-8", "replace") if sidecar.exists() else ""
+        text = _fill_skipped_pages(text, output)
+        return OcrResult(pdf=pdf, text=text, pages=_page_count(pdf))
+
+
+def _fill_skipped_pages(text: str, pdf: Path) -> str:
+    """Pages ocrmypdf left alone because they have text: their text, from pdftotext."""
+    pages = text.split("\f")
+    for number, page in enumerate(pages, start=1):
+        if _SKIPPED.match(page):
+            pages[number - 1] = _pdftotext(pdf, number)
+    return "\f".join(pages)
+
+
+def _pdftotext(pdf: Path, page: int) -> str:
+    if shutil.which("pdftotext") is None:
+        return ""
+    done = subprocess.run(  # noqa: S603
+        ["pdftotext", "-enc", "UTF-8", "-f", str(page), "-l", str(page), str(pdf), "-"],  # noqa: S607
+        capture_output=True, timeout=60, check=False,
+    )
+    return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else ""
+
+
+def _page_count(pdf: bytes) -> int:
+    from pypdf import PdfReader
+
+    try:
+        return len(PdfReader(io.BytesIO(pdf)).pages)
+    except Exception:  # the count is only shown; a PDF pypdf cannot parse still has pages
+        return 0
