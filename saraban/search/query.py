@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from saraban.agencies.models import Person
 from saraban.core.errors import ValidationFailed
-from saraban.letters.access import visible_letters
+from saraban.letters.access import visibility
 from saraban.letters.models import Letter, RegisterEntry
 
 from .models import SearchEntry
@@ -91,7 +91,7 @@ def _matching(query: Query) -> QuerySet[SearchEntry]:
     expression = _expression(query, vendor=vendor)
     if vendor == "postgresql":
         return SearchEntry.objects.extra(
-            where=["to_tsvector('simple'::regconfig, terms) @@ to_tsquery('simple', %s)"],
+            where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
             params=[expression],
         )
     return SearchEntry.objects.filter(
@@ -104,7 +104,7 @@ def _rank(query: Query) -> RawSQL:
     expression = _expression(query, vendor=connection.vendor)
     if connection.vendor == "postgresql":
         return RawSQL(
-            "ts_rank(to_tsvector('simple'::regconfig, terms), to_tsquery('simple', %s))",
+            "ts_rank(search_searchentry.tsv, to_tsquery('simple', %s))",
             (expression,),
         )
     # FTS5's bm25 is lower for better matches; negate it so both sort descending.
@@ -134,8 +134,7 @@ class Results:
 
 def _filtered(entries: QuerySet[SearchEntry], person: Person,
               filters: Filters) -> QuerySet[SearchEntry]:
-    entries = entries.filter(tenant_id=person.agency_id,
-                             letter_id__in=visible_letters(person).values("pk"))
+    entries = entries.filter(visibility(person, id_field="letter_id"))
     if filters.year_be is not None:
         entries = entries.filter(year_be=filters.year_be)
     if filters.registry_id is not None:

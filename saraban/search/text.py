@@ -9,7 +9,7 @@ index holds on every backend. The steps:
 2. ``words``: dictionary word segmentation (newmm, as implemented by nlpo3 over PyThaiNLP's
    dictionary).
 3. ``subwords``: newmm keeps compounds such as "ผู้ว่าราชการจังหวัด" as one word; a second,
-   finer pass adds every dictionary word of three or more characters found inside a word at
+   finer pass adds every dictionary word of two or more characters found inside a word at
    Thai character cluster boundaries ("ราชการ", "จังหวัด", …), so a part of a compound is found.
 4. ``skeleton``: OCR drops tone marks and other upper marks; the text is segmented a second
    time with those marks removed, against a dictionary with them removed, and those words are
@@ -48,7 +48,7 @@ _THAI_DIGITS: Final = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "012345678
 #: ไม้ไต่คู้, the four tone marks and ทัณฑฆาต: what OCR most often loses.
 _UPPER_MARKS: Final = dict.fromkeys(range(0x0E47, 0x0E4D))
 _SPACES: Final = re.compile(r"\s+")
-MIN_SUBWORD: Final = 3  # characters
+MIN_SUBWORD: Final = 2  # characters
 
 
 def normalise(text: str) -> str:
