@@ -9,7 +9,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
-.PHONY: run test test-sqlite test-postgres lint browser-deps signature-deps bench-numbering demo clean \
+.PHONY: run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering demo clean \
 	bench-exchange fault-exchange bench-desk bench-documents
 
 $(BIN)/activate:
@@ -32,7 +32,7 @@ run: $(VENV)/.installed
 	$(DEMO_ENV) $(BIN)/saraban serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then on PostgreSQL (required when CI=true).
-test: $(VENV)/.installed-dev browser-deps signature-deps
+test: $(VENV)/.installed-dev browser-deps signature-deps ocr-deps
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -66,6 +66,16 @@ signature-deps:
 			(apt-get install -y -qq softhsm2 poppler-utils >/dev/null 2>&1 || \
 			 (apt-get update -qq && apt-get install -y -qq softhsm2 poppler-utils >/dev/null)); \
 		else echo "softhsm2/pdfsig not found: token and pdfsig tests will be skipped"; fi; }
+
+## ocr-deps: ocrmypdf, Tesseract (Thai, English) and poppler (pdftoppm, pdftotext) for the OCR intake.
+ocr-deps:
+	@{ command -v ocrmypdf >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && \
+	   tesseract --list-langs 2>/dev/null | grep -qx tha; } || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's ocrmypdf and tesseract-ocr (tha, eng) for the OCR intake"; \
+			(apt-get install -y -qq tesseract-ocr tesseract-ocr-tha tesseract-ocr-eng ocrmypdf poppler-utils >/dev/null 2>&1 || \
+			 (apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-tha tesseract-ocr-eng ocrmypdf poppler-utils >/dev/null)); \
+		else echo "ocrmypdf/tesseract-ocr-tha not found: OCR tests will be skipped (scans are kept without text)"; fi; }
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
