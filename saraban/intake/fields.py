@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 from typing import Any, Final
 
@@ -155,12 +155,11 @@ class ProposedFields:
     sender_text: str = ""
     sender_agency_id: int | None = None
     urgency: int = 0
-    notes: list[str] = field(default_factory=list)
+    kind: str = ""  # external, internal (บันทึกข้อความ) or stamped
 
     def as_json(self) -> dict[str, Any]:
         """The non-empty fields, JSON-ready (the date as ISO ``yyyy-mm-dd``)."""
         data = asdict(self)
-        data.pop("notes")
         if self.letter_date is not None:
             data["letter_date"] = self.letter_date.isoformat()
         return {k: v for k, v in data.items() if v not in ("", None, 0)}
@@ -170,7 +169,7 @@ class ProposedFields:
         values = dict(data)
         if values.get("letter_date"):
             values["letter_date"] = dt.date.fromisoformat(str(values["letter_date"]))
-        known = {f for f in cls.__dataclass_fields__ if f != "notes"}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
@@ -377,6 +376,7 @@ def propose_fields(
         found.recipient_text = _labelled(lines[:len(header) + 1], _ADDRESSEE, more=1)
     top = header[:number_line.index] if number_line is not None else header[:4]
     found.urgency = _urgency(top)
+    found.kind = _kind(lines, found)
     found.sender_text = _sender(header, number_line, number_end)
     if agencies is not None:
         agency = agencies.by_name(found.sender_text) if found.sender_text else None
@@ -392,6 +392,20 @@ def propose_fields(
             found.sender_agency_id = agency.pk
             found.sender_text = agency.name
     return found
+
+
+_MEMO_TITLE: Final = loose("บันทึกข้อความ")
+
+
+def _kind(lines: Sequence[_Line], found: ProposedFields) -> str:
+    """The kind of letter its layout shows: a memo's title, a stamped letter's ถึง."""
+    if any(_MEMO_TITLE in loose(line.text) for line in lines[:4]):
+        return "internal"
+    if found.recipient_text and not found.subject:
+        return "stamped"
+    if found.subject and (found.salutation or found.number):
+        return "external"
+    return ""
 
 
 def _subject_before_salutation(lines: Sequence[_Line], header: Sequence[_Line]) -> str:
