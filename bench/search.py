@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import os
 import random
 import shutil
@@ -90,24 +91,36 @@ def synthetic(i: int, rng: random.Random) -> dict[str, Any]:
     values = {"agency": rng.choice(AGENCIES), "topic": rng.choice(TOPICS),
               "prov": rng.choice(PROVINCES), "day": rng.randint(1, 28),
               "month": rng.choice(MONTHS), "year": year, "phone": rng.randint(1000, 9999)}
-    body = " ".join(s.format(**values) for s in rng.sample(SENTENCES, 4))
+    sentences = [s.format(**values) for s in rng.sample(SENTENCES, 4)]
     if i % 100_000 == 7:
-        body += f" เรื่องการอนุรักษ์{RARE_WORD}ในแม่น้ำโขง"
+        sentences.append(f"เรื่องการอนุรักษ์{RARE_WORD}ในแม่น้ำโขง")
     return {"number": number, "subject": subject, "sender": rng.choice(AGENCIES),
-            "body": body, "year": year, "urgency": rng.choice([0, 0, 0, 0, 1, 2, 3])}
+            "body": " ".join(sentences), "sentences": sentences, "year": year,
+            "urgency": rng.choice([0, 0, 0, 0, 1, 2, 3])}
+
+
+@functools.lru_cache(maxsize=500_000)
+def _fragment_terms(text: str) -> frozenset[str]:
+    """The codes of one fragment's terms. A body's terms are the union of its sentences'
+    (they are separated by spaces, where segmentation breaks anyway), so repeated sentences
+    are segmented once per process."""
+    from saraban.search.text import code, index_terms
+
+    return frozenset(code(t) for t in index_terms([text]))
 
 
 def terms_for(chunk: tuple[int, int, int]) -> list[tuple[int, str]]:
     """Index terms of letters start..end (made again from the seed in the worker process)."""
     start, end, seed = chunk
     from saraban.search.numbers import number_terms
-    from saraban.search.text import code, index_terms
+    from saraban.search.text import code
 
     out = []
     for i in range(start, end):
         item = synthetic(i, random.Random(seed * 10_000_019 + i))
-        terms = {code(t) for t in index_terms([item["number"], item["subject"],
-                                                item["sender"], item["body"]])}
+        terms: set[str] = set()
+        for fragment in [item["number"], item["subject"], item["sender"], *item["sentences"]]:
+            terms |= _fragment_terms(fragment)
         terms.update(code(t) for t in number_terms(item["number"]))
         out.append((i, " ".join(sorted(terms))))
     return out
