@@ -39,7 +39,8 @@ _DX: Final = "[0-9\u0e50-\u0e59\u0e12]"
 _NUMBER: Final = re.compile(
     rf"(?:(?<![ก-ฮ])(?P<code>[ก-ฮ](?:\.?[ก-ฮ]){{1,3}}\.?)\s?)?"
     rf"(?P<office>{_D}{_DX}{{0,6}}(?:\s?\.\s?{_DX}{{1,4}}){{0,3}})\s?/\s?"
-    rf"(?P<series>ว\.?\s?)?(?P<serial>{_D}{_DX}{{0,6}})"
+    # ว (a circular's series) is sometimes read as a lone 2 before the serial.
+    rf"(?P<series>ว\.?\s?|[2๒]\s(?={_D}{{2}}))?(?P<serial>{_D}{_DX}{{0,6}})"
 )
 _DATE: Final = re.compile(
     rf"(?<![0-9\u0e50-\u0e59])(?P<day>{_D}{{1,2}})\s*"
@@ -201,9 +202,18 @@ def _join(parts: Sequence[str]) -> str:
     return out
 
 
+# Words after which a lone digit belongs to the text (ครั้งที่ 2, ฉบับที่ 4, ข้อ 5).
+_COUNTED: Final = ("ที่", "ที", "ข้อ", "ฉบับ", "ครั้ง", "ชุด", "รุ่น")
+
+
 def _clean_value(text: str) -> str:
-    text = re.sub(r"\s{2,}", " ", text).strip(" .,:;|_-—")
-    return text
+    """A value without the specks Tesseract reads as a lone character at its end."""
+    tokens = re.sub(r"\s+", " ", text).strip(" .,:;|_-—'\"").split(" ")
+    while len(tokens) > 1 and len(tokens[-1]) == 1 and not (
+        tokens[-1].isdigit() and tokens[-2].endswith(_COUNTED)
+    ):
+        tokens.pop()
+    return " ".join(tokens).strip(" .,:;|_-—'\"")
 
 
 def _first_column(line: str) -> str:
@@ -217,13 +227,13 @@ def _labelled(lines: Sequence[_Line], pattern: re.Pattern[str], *, more: int = 2
         value = _after(pattern, line.text)
         if value is None:
             continue
-        parts = [value]
+        parts = [_first_column(value)]
         for nxt in lines[pos + 1: pos + 1 + more]:
             if not nxt.text or any(p.match(nxt.text) for p in (_SUBJECT, *_STOP_LABELS)):
                 break
             if _DATE.search(nxt.text) or _NUMBER.search(nxt.text):
                 break
-            parts.append(nxt.text)
+            parts.append(_first_column(nxt.text))
         return _clean_value(_join(parts))
     return ""
 
@@ -317,16 +327,20 @@ def _number(header: Sequence[_Line]) -> tuple[str, _Line | None, int]:
 
 
 def _urgency(top: Sequence[_Line]) -> int:
-    """The urgency stamp, printed above the number."""
+    """The urgency stamp, printed above the number (the closest of the three words)."""
     for line in top:
-        key = loose(line.text)
-        for word, level in _URGENCY:
-            if loose(word) in key:
-                return level
+        best, level = 0.0, 0
         for token in line.text.split():
-            for word, level in _URGENCY:
-                if SequenceMatcher(None, loose(word), loose(token)).ratio() >= 0.8:
-                    return level
+            for word, value in _URGENCY:
+                ratio = SequenceMatcher(None, loose(word), loose(token)).ratio()
+                if ratio > best:
+                    best, level = ratio, value
+        if best >= 0.8:
+            return level
+        key = loose(line.text)
+        for word, value in _URGENCY:
+            if loose(word) in key:
+                return value
     return 0
 
 
@@ -411,9 +425,9 @@ def _kind(lines: Sequence[_Line], found: ProposedFields) -> str:
 def _subject_before_salutation(lines: Sequence[_Line], header: Sequence[_Line]) -> str:
     """The subject when its label was misread: the line above ``เรียน``, minus the label."""
     for pos, line in enumerate(lines):
-        if not _SALUTATION.match(line.text) or pos == 0:
+        if not _SALUTATION.match(line.text):
             continue
-        above = lines[pos - 1].text
+        above = next((x.text for x in reversed(lines[:pos]) if x.text), "")
         if not above or _DATE.search(above) or _NUMBER.search(above):
             return ""
         label, _, rest = above.partition(" ")

@@ -54,7 +54,7 @@ def test_a_turned_noisy_scan_is_registered_with_its_fields_read_from_the_image(
     build_sample_org(password="saraban-demo")
     subject = "ขอความร่วมมือตอบแบบสำรวจความพึงพอใจของประชาชน"
     data = dataclasses.replace(
-        sample_form_data("external"), number="สธ 0410.2/ว 3157", date=dt.date(2026, 9, 30),
+        sample_form_data("external"), number="มท 0810.4/2157", date=dt.date(2026, 9, 30),
         thai_digits=False, subject=subject, salutation="ปลัดกระทรวงมหาดไทย",
         agency_name="กรมควบคุมโรค", urgency="ด่วน",
     )
@@ -81,7 +81,7 @@ def test_a_turned_noisy_scan_is_registered_with_its_fields_read_from_the_image(
     assert intake.state == "done", intake.message
 
     page.wait_for_selector("#id_subject", timeout=20_000)  # the poll reloaded the page
-    assert page.input_value("#id_number") == "สธ 0410.2/ว 3157"
+    assert page.input_value("#id_number") == "มท 0810.4/2157"
     assert page.input_value("#id_letter_date") == "30/9/2569"
     assert page.input_value("#id_subject") == subject
     assert page.locator(".ocr-mark[data-field=subject]").inner_text() == "อ่านจากภาพ — โปรดตรวจ"
@@ -96,7 +96,7 @@ def test_a_turned_noisy_scan_is_registered_with_its_fields_read_from_the_image(
 
     letter = Letter.objects.get()
     assert letter.subject == subject
-    assert letter.number == "สธ 0410.2/ว 3157"
+    assert letter.number == "มท 0810.4/2157"
     assert letter.letter_date == dt.date(2026, 9, 30)
     assert letter.files.get(role=FileRole.MAIN).blob_id == intake.original_id
     assert DerivedFile.objects.filter(purpose="ocr", blob_id=intake.searchable_id).exists()
