@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.safestring import SafeString, mark_safe
 
-from saraban.agencies.models import Person
+from saraban.agencies.models import Agency, Person
 from saraban.core.errors import ValidationFailed
 from saraban.letters.access import visibility
 from saraban.letters.models import Letter, RegisterEntry
@@ -29,7 +29,7 @@ from .models import SearchEntry
 from .numbers import split_query
 from .text import code, normalise, query_alternatives, skeleton, subwords, words
 
-__all__ = ["Filters", "Hit", "Results", "highlight", "search"]
+__all__ = ["COUNT_LIMIT", "Filters", "Hit", "Order", "Results", "highlight", "search"]
 
 PAGE_SIZE: Final = 20
 COUNT_LIMIT: Final = 1000  # counts above this are shown as "more than 1,000"
@@ -144,8 +144,10 @@ def _filtered(entries: QuerySet[SearchEntry], person: Person,
         entries = entries.filter(kind=filters.kind)
     if filters.urgency is not None:
         entries = entries.filter(urgency=filters.urgency)
-    if filters.unit_id is not None:
-        entries = entries.filter(unit_id=filters.unit_id)
+    if filters.unit_id is not None:  # the unit and the units under it
+        unit = Agency.objects.filter(pk=filters.unit_id).values_list("path", flat=True).first()
+        entries = entries.filter(unit_id__in=Agency.objects.filter(
+            path__startswith=unit or "-", tenant_id=person.agency_id).values("pk"))
     if filters.status:
         entries = entries.filter(status=filters.status)
     if filters.direction:

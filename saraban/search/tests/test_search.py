@@ -204,3 +204,10 @@ def test_reindex_command_shows_progress(org, corpus) -> None:
     out = io.StringIO()
     call_command("search", "query", "0210.3/1795", "--user", "clerk", stdout=out)
     assert "1 letters" in out.getvalue()
+
+
+def test_unit_filter_includes_the_units_below(org, corpus) -> None:
+    everything = _found(org.clerk, "")[0]
+    assert _found(org.clerk, "", unit_id=org.ministry.pk)[0] == everything
+    assert _found(org.clerk, "", unit_id=org.ops.pk)[0] == everything  # the central registry's
+    assert _found(org.clerk, "", unit_id=org.ict.pk)[0] == set()
