@@ -39,4 +39,15 @@ def connect_routing() -> None:
         post_save.connect(_part_saved, sender=model, dispatch_uid=f"search_{model.__name__}")
 
 
+def connect_intake() -> None:
+    """A scan's OCR text is indexed with the letter it was registered as, also when the
+    OCR finishes after the registration."""
+    from django.apps import apps
+
+    if apps.is_installed("saraban.intake"):
+        model = apps.get_model("intake", "ScanIntake")
+        post_save.connect(_part_saved, sender=model, dispatch_uid="search_ScanIntake")
+
+
 connect_routing()
+connect_intake()

@@ -211,3 +211,24 @@ def test_unit_filter_includes_the_units_below(org, corpus) -> None:
     assert _found(org.clerk, "", unit_id=org.ministry.pk)[0] == everything
     assert _found(org.clerk, "", unit_id=org.ops.pk)[0] == everything  # the central registry's
     assert _found(org.clerk, "", unit_id=org.ict.pk)[0] == set()
+
+
+def test_ocr_text_of_a_scan_is_indexed_with_its_letter(org) -> None:
+    from django.utils import timezone
+
+    from saraban.documents.render import placeholder_emblem
+    from saraban.intake.models import ScanIntake
+    from saraban.letters.files import store_file
+
+    letter = _incoming(org, "หนังสือกระดาษ")
+    index_dirty()
+    assert _found(org.clerk, "ลำปาง")[0] == set()
+    # The OCR finishes after the letter was registered (tone marks lost, as tesseract does).
+    ScanIntake.objects.create(
+        tenant=org.ministry, registry=org.central, filename="scan.png",
+        original=store_file(placeholder_emblem(16)), created_by=org.clerk,
+        created_at=timezone.now(), letter=letter, state="done",
+        ocr_text="ผูวาราชการจังหวัดลําปาง ขอเชิญประชุม",
+    )
+    index_dirty()
+    assert _found(org.clerk, "ผู้ว่าราชการจังหวัดลำปาง")[0] == {letter.pk}
