@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from saraban.core.thai import arabic_digits
 
-from .fields import AgencyMatcher, KnownAgency, ProposedFields, propose_fields
+from .fields import AgencyMatcher, KnownAgency, ProposedFields
 from .ocr import run_ocr
 from .scans import SENDERS, SampleLetter, make_scan, sample_letters
+from .services import propose_for_scan
 from .text import normalise_ocr
 
 __all__ = ["FIELDS", "Outcome", "Report", "matcher_for_samples", "run", "score"]
@@ -105,9 +106,9 @@ def run(
                         seed=seed + i)
         started = time.monotonic()
         result = run_ocr(png, content_type="image/png")
-        seconds = time.monotonic() - started
         text = normalise_ocr(result.text)
-        proposed = propose_fields(text, agencies=matcher, today=today)
+        proposed = propose_for_scan(text, result.pdf, agencies=matcher, today=today)
+        seconds = time.monotonic() - started
         outcome = Outcome(letter=letter, proposed=proposed, seconds=seconds,
                           right=score(letter, proposed, senders), text=text)
         report.outcomes.append(outcome)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +31,7 @@ from saraban.letters.access import registries_for
 from saraban.letters.models import DerivedFile, Letter, RegisterEntry, Registry
 from saraban.letters.services import LetterDetails, Upload, letter_register_incoming
 
+from .digits import header_text
 from .fields import AgencyMatcher, ProposedFields, propose_fields
 from .models import FINISHED_STATES, IntakeState, ScanIntake
 from .ocr import OcrFailed, OcrUnavailable, run_ocr
@@ -43,6 +45,7 @@ __all__ = [
     "intake_upload",
     "intakes_pending",
     "ocr_text_for_letter",
+    "propose_for_scan",
 ]
 
 OCR_PURPOSE = "ocr"
@@ -119,12 +122,38 @@ def intake_process(intake_id: int) -> ScanIntake:
         text = normalise_ocr(result.text)
         state, message = (IntakeState.DONE, "") if text else (IntakeState.NO_TEXT, NO_TEXT_FOUND)
     proposed = (
-        propose_fields(text, agencies=AgencyMatcher.from_db(),
-                       today=timezone.localdate(intake.created_at)).as_json()
+        propose_for_scan(text, pdf, agencies=AgencyMatcher.from_db(),
+                         today=timezone.localdate(intake.created_at)).as_json()
         if text else {}
     )
     return _finish(intake, state=state, message=message, text=text, pdf=pdf, pages=pages,
                    proposed=proposed, seconds=time.monotonic() - started)
+
+
+_THAI_DIGIT = re.compile("[\u0e50-\u0e59\u0e12]")
+
+
+def propose_for_scan(
+    text: str, pdf: bytes | None, *, agencies: AgencyMatcher | None, today: dt.date
+) -> ProposedFields:
+    """The fields read from a scan's text; a number or date printed in Thai digits is taken
+    from the upper half of the page read again, digits by their shape (``digits``)."""
+    found = propose_fields(text, agencies=agencies, today=today)
+    top = "\n".join(text.split("\n")[:30])
+    if pdf is None or not _THAI_DIGIT.search(top):
+        return found
+    header = header_text(pdf)
+    if not header:
+        return found
+    again = propose_fields(normalise_ocr(header), today=today)
+    if again.number and _THAI_DIGIT.search(again.number):
+        # The letter code (มท, ตย …) as first read, if the second reading lost it.
+        code = re.match(r"([ก-ฮ][ก-ฮ.]{0,5}) ", found.number)
+        lost = not re.match(r"[ก-ฮ]", again.number)
+        found.number = f"{code[1]} {again.number}" if code and lost else again.number
+    if again.letter_date is not None:
+        found.letter_date = again.letter_date
+    return found
 
 
 def _finish(
