@@ -358,12 +358,38 @@ def _digit_runs(words: list[_Word]) -> list[_Word]:
     return merged
 
 
+def _thai_again(image: Gray, box: tuple[int, int, int, int]) -> str | None:
+    """One word read again with the Thai model alone, as a single word."""
+    margin = 15
+    x0, y0 = max(box[0] - margin, 0), max(box[1] - margin, 0)
+    x1, y1 = min(box[2] + margin, image.width), min(box[3] + margin, image.height)
+    rows = b"".join(image.pixels[y * image.width + x0:y * image.width + x1]
+                    for y in range(y0, y1))
+    with tempfile.TemporaryDirectory(prefix="saraban-digits-") as tmp:
+        path = Path(tmp) / "word.pgm"
+        path.write_bytes(b"P5\n%d %d\n255\n" % (x1 - x0, y1 - y0) + rows)
+        done = subprocess.run(  # noqa: S603
+            ["tesseract", str(path), "stdout", "-l", "tha", "--psm", "8"],  # noqa: S607
+            capture_output=True, timeout=60, check=False,
+        )
+    text = done.stdout.decode("utf-8", "replace").strip()
+    return text if done.returncode == 0 and any("\u0e01" <= c <= "\u0e2e" for c in text) \
+        else None
+
+
 def _line_text(image: Gray, words: list[_Word]) -> str:
-    """A line's words, digits read again, joined as printed (no space inside a Thai word)."""
+    """A line's words, digits read again, joined as printed (no space inside a Thai word).
+
+    On a line with Thai digits, Tesseract (Thai and English) often reads the label and the
+    letter code before them (ที่ มท) as Latin letters; such a word is read again in Thai.
+    """
     text, previous = "", None
     limit = _gap_limit(words)
-    for word in words:
+    digits_at = next((i for i, w in enumerate(words) if _digit_word(w.text)), -1)
+    for i, word in enumerate(words):
         value = word.text
+        if i < digits_at and value.isascii() and value.isalpha() and len(value) <= 5:
+            value = _thai_again(image, word.box) or value
         if _digit_word(value):
             pad = max(2, (word.box[3] - word.box[1]) // 8)
             box = (word.box[0] - pad, word.box[1] - pad, word.box[2] + pad, word.box[3] + pad)

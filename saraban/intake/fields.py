@@ -353,6 +353,13 @@ def _sender(header: Sequence[_Line], number_line: _Line | None, number_end: int)
         rest = _clean_value(number_line.text[number_end:])
         if sum(1 for c in rest if is_thai(c)) >= 4:
             return rest
+    # The number was not readable: the right column of a line whose left one has digits.
+    for line in header:
+        left, *right = re.split(r"\s{3,}", line.text, maxsplit=1)
+        if right and re.search(_D, left):
+            rest = _clean_value(right[0])
+            if sum(1 for c in rest if is_thai(c)) >= 4:
+                return rest
     return ""
 
 
@@ -395,8 +402,8 @@ def propose_fields(
     if agencies is not None:
         agency = agencies.by_name(found.sender_text) if found.sender_text else None
         if agency is None and not found.sender_text:
-            agency = next((a for line in header if (a := agencies.by_name(line.text,
-                                                                            whole=True))), None)
+            agency = next((a for line in header for column in re.split(r"\s{3,}", line.text)
+                           if (a := agencies.by_name(column, whole=True))), None)
         if agency is None and found.number:
             agency = agencies.by_number(found.number)
         if agency is None and not found.sender_text:

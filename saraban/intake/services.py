@@ -151,6 +151,10 @@ def propose_for_scan(
         code = re.match(r"([ก-ฮ][ก-ฮ.]{0,5}) ", found.number)
         lost = not re.match(r"[ก-ฮ]", again.number)
         found.number = f"{code[1]} {again.number}" if code and lost else again.number
+        if found.sender_agency_id is None and agencies is not None:
+            agency = agencies.by_number(found.number)
+            if agency is not None:
+                found.sender_agency_id, found.sender_text = agency.pk, agency.name
     if again.letter_date is not None:
         found.letter_date = again.letter_date
     return found
