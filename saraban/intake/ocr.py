@@ -36,7 +36,7 @@ NO_OCR_MESSAGE: Final = (
     "ไม่มีโปรแกรมอ่านข้อความจากภาพ (OCR) ในเครื่องนี้ ลงทะเบียนได้โดยกรอกข้อมูลเอง"
 )
 _SUFFIX: Final = {files.PDF: ".pdf", files.PNG: ".png", files.JPEG: ".jpg", files.TIFF: ".tif"}
-_SKIPPED: Final = re.compile(r"^\s*\[OCR skipped on page \d+\]\s*$")
+_SKIPPED: Final = re.compile(r"^\s*\[OCR skipped on page(?:\(s\))? [\d, -]+\]\s*$")
 # ocrmypdf's exit codes and what the clerk is told.
 _EXIT_MESSAGES: Final = {
     2: "อ่านไฟล์ภาพหรือ PDF นี้ไม่ได้ (ไฟล์อาจเสียหาย หรือภาพมีพื้นโปร่งใส)",

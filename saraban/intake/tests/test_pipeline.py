@@ -70,3 +70,21 @@ def test_a_turned_noisy_scan_is_read_into_a_searchable_pdf_and_proposed_fields(o
     ).stdout.decode()
     # (poppler writes the invisible Thai text with spaces between characters)
     assert "ปลัดกระทรวงมหาดไทย" in re.sub(r"\s+", "", text)
+
+
+def test_an_electronic_pdf_is_not_read_again_and_keeps_its_own_text():
+    from saraban.documents.render import render_form
+    from saraban.intake.ocr import run_ocr
+
+    result = run_ocr(render_form("external", sample_form_data("external")),
+                     content_type=files.PDF)
+    assert result.pages == 1
+    assert "[OCR skipped" not in result.text
+    assert "พฤศจิกายน" in result.text
+
+
+def test_a_broken_pdf_fails_with_a_thai_message():
+    from saraban.intake.ocr import OcrFailed, run_ocr
+
+    with pytest.raises(OcrFailed, match="อ่านไฟล์ภาพหรือ PDF นี้ไม่ได้"):
+        run_ocr(b"%PDF-1.4 not really", content_type=files.PDF)
