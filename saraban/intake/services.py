@@ -33,7 +33,7 @@ from saraban.letters.services import LetterDetails, Upload, letter_register_inco
 
 from .digits import header_text
 from .fields import AgencyMatcher, ProposedFields, propose_fields
-from .models import FINISHED_STATES, IntakeState, ScanIntake
+from .models import IntakeState, ScanIntake
 from .ocr import OcrFailed, OcrUnavailable, run_ocr
 from .text import normalise_ocr
 
@@ -290,7 +290,3 @@ def ocr_text_for_letter(letter: Letter) -> str:
     """The OCR text of a letter's scans ("" if it has none), for the search index."""
     texts = ScanIntake.objects.filter(letter=letter).exclude(ocr_text="").order_by("pk")
     return "\n\n".join(texts.values_list("ocr_text", flat=True))
-
-
-def is_finished(intake: ScanIntake) -> bool:
-    return intake.state in FINISHED_STATES
