@@ -164,7 +164,7 @@ def _regroup(groups: list[Points]) -> list[Points]:
             (a0, a1), (b0, b1) = span(joined[-1]), span(points)
             overlap = min(a1, b1) - max(a0, b0)
             if (overlap >= 0.5 * min(a1 - a0, b1 - b0)
-                    and min(len(points), len(joined[-1])) >= biggest * 0.08):
+                    and min(len(points), len(joined[-1])) >= biggest * 0.03):
                 joined[-1] = joined[-1] + points
                 continue
         joined.append(points)

@@ -142,7 +142,9 @@ def propose_for_scan(
     top = "\n".join(text.split("\n")[:30])
     if pdf is None or not _THAI_DIGIT.search(top):
         return found
-    header = header_text(pdf)
+    # The upper half holds the number and the date, except on a หนังสือประทับตรา, whose
+    # date is at the foot: the whole page is read again when the upper half has no date.
+    header = header_text(pdf, share=0.5 if found.letter_date else 1.0)
     if not header:
         return found
     again = propose_fields(normalise_ocr(header), today=today)
