@@ -373,7 +373,7 @@ def _thai_again(image: Gray, box: tuple[int, int, int, int]) -> str | None:
             capture_output=True, timeout=60, check=False,
         )
     text = done.stdout.decode("utf-8", "replace").strip()
-    return text if done.returncode == 0 and any("\u0e01" <= c <= "\u0e2e" for c in text) \
+    return text if done.returncode == 0 and any("\u0e01" <= c <= "\u0e59" for c in text) \
         else None
 
 
@@ -381,14 +381,15 @@ def _line_text(image: Gray, words: list[_Word]) -> str:
     """A line's words, digits read again, joined as printed (no space inside a Thai word).
 
     On a line with Thai digits, Tesseract (Thai and English) often reads the label and the
-    letter code before them (ที่ มท) as Latin letters; such a word is read again in Thai.
+    letter code before them (ที่ มท), or a day (๑๓), as Latin letters; such a short word is
+    read again in Thai.
     """
     text, previous = "", None
     limit = _gap_limit(words)
     digits_at = next((i for i, w in enumerate(words) if _digit_word(w.text)), -1)
-    for i, word in enumerate(words):
+    for word in words:
         value = word.text
-        if i < digits_at and value.isascii() and value.isalpha() and len(value) <= 5:
+        if digits_at >= 0 and value.isascii() and value.isalpha() and len(value) <= 5:
             value = _thai_again(image, word.box) or value
         if _digit_word(value):
             pad = max(2, (word.box[3] - word.box[1]) // 8)
