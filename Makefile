@@ -9,7 +9,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
-.PHONY: run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps search-deps bench-numbering demo clean \
+.PHONY: run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering demo clean \
 	bench-exchange fault-exchange bench-desk bench-documents bench-search
 
 $(BIN)/activate:
@@ -32,7 +32,7 @@ run: $(VENV)/.installed
 	$(DEMO_ENV) $(BIN)/saraban serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then on PostgreSQL (required when CI=true).
-test: $(VENV)/.installed-dev browser-deps signature-deps ocr-deps search-deps
+test: $(VENV)/.installed-dev browser-deps signature-deps ocr-deps
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -57,18 +57,6 @@ browser-deps:
 			(apt-get install -y -qq chromium >/dev/null 2>&1 || \
 			 (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)); \
 		else echo "chromium not found: browser tests will be skipped (install Debian's chromium)"; fi; }
-
-## search-deps: the RUM index for PostgreSQL's full-text search (optional: GIN alone without it).
-search-deps:
-	@ver=$$(ls /etc/postgresql 2>/dev/null | sort -n | tail -1); \
-	if [ -n "$$ver" ] && [ ! -e /usr/share/postgresql/$$ver/extension/rum.control ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing Debian's postgresql-$$ver-rum for ranked search"; \
-			(apt-get install -y -qq postgresql-$$ver-rum >/dev/null 2>&1 || \
-			 (apt-get update -qq && apt-get install -y -qq postgresql-$$ver-rum >/dev/null) || \
-			 echo "postgresql-$$ver-rum not installed: search uses GIN alone"); \
-		fi; \
-	fi
 
 ## signature-deps: SoftHSM2 (a PKCS#11 token for the signing tests) and poppler's pdfsig.
 signature-deps:

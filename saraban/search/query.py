@@ -100,32 +100,6 @@ def _matching(query: Query) -> QuerySet[SearchEntry]:
     )
 
 
-#: Far in the future: "distance from it" (RUM's ``<=>``) orders entries newest first.
-_FAR_FUTURE: Final = "2999-01-01T00:00:00+00:00"
-
-
-def _has_rum() -> bool:
-    """Whether this PostgreSQL database has the RUM index of migration 0005."""
-    name = str(connection.settings_dict.get("NAME"))
-    cached = _RUM.get(name)
-    if cached is None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'search_rum'")
-            cached = _RUM[name] = cursor.fetchone() is not None
-    return cached
-
-
-_RUM: dict[str, bool] = {}
-
-
-def _newest(entries: QuerySet[SearchEntry], query: Query) -> QuerySet[SearchEntry]:
-    """``entries`` newest first; with RUM, in the order its index reads them."""
-    if not query.empty and connection.vendor == "postgresql" and _has_rum():
-        distance = RawSQL("search_searchentry.sort_at <=> %s::timestamptz", (_FAR_FUTURE,))
-        return entries.annotate(distance=distance).order_by("distance", "-letter_id")
-    return entries.order_by("-sort_at", "-letter_id")
-
-
 def _rank(query: Query) -> RawSQL:
     expression = _expression(query, vendor=connection.vendor)
     if connection.vendor == "postgresql":
@@ -215,7 +189,7 @@ def search(
     if order == "relevance":
         entries = entries.annotate(rank=_rank(query)).order_by("-rank", "-sort_at", "-letter_id")
     else:
-        entries = _newest(entries, query)
+        entries = entries.order_by("-sort_at", "-letter_id")
     start = (page - 1) * page_size
     ids = list(entries.values_list("letter_id", flat=True)[start:start + page_size])
     letters = Letter.objects.in_bulk(ids)

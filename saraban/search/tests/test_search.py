@@ -232,17 +232,3 @@ def test_ocr_text_of_a_scan_is_indexed_with_its_letter(org) -> None:
     )
     index_dirty()
     assert _found(org.clerk, "ผู้ว่าราชการจังหวัดลำปาง")[0] == {letter.pk}
-
-
-@pytest.mark.postgres
-def test_postgres_reads_newest_first_from_the_rum_index_when_installed(org, corpus) -> None:
-    from django.db import connection
-
-    from saraban.search.query import _has_rum
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'rum'")
-        available = cursor.fetchone() is not None
-    assert _has_rum() == available
-    letters = [h.letter for h in search(org.clerk, "การ").hits]
-    assert letters == sorted(letters, key=lambda x: (x.created_at, x.pk), reverse=True)
