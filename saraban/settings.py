@@ -58,6 +58,9 @@ def database_from_url(url: str) -> dict[str, object]:
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
             "CONN_MAX_AGE": 0,
+            # JIT compiling a query costs ~0.3 s here; the short queries of a web request
+            # never win that back (large estimated costs, e.g. of a search, would trigger it).
+            "OPTIONS": {"options": "-c jit=off"},
         }
     raise ValueError(f"unsupported DATABASE_URL scheme: {parts.scheme!r}")
 

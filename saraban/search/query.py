@@ -186,6 +186,10 @@ def search(
     counted = list(entries.values_list("letter_id", flat=True)[: COUNT_LIMIT + 1])
     more = len(counted) > COUNT_LIMIT
     total = min(len(counted), COUNT_LIMIT)
+    if not more and not query.empty:
+        # Every match is in hand: order just those. (Left to itself, the planner may walk
+        # the whole table in date order looking for a rare word's few matches.)
+        entries = SearchEntry.objects.filter(letter_id__in=counted)
     if order == "relevance":
         entries = entries.annotate(rank=_rank(query)).order_by("-rank", "-sort_at", "-letter_id")
     else:
