@@ -24,6 +24,8 @@ from typing import Final
 from saraban.documents.render import FormData, render_form
 from saraban.documents.samples import sample_form_data
 
+from .digits import Gray
+
 __all__ = ["SENDERS", "SampleLetter", "make_scan", "sample_letters"]
 
 #: Agencies that send the sample letters: Thai name, letter code and office code, address.
@@ -144,23 +146,8 @@ def make_scan(
 
 def _read_pgm(data: bytes) -> tuple[int, int, bytearray]:
     """A binary (P5) 8-bit PGM: width, height and the pixels."""
-    fields: list[bytes] = []
-    pos = 0
-    while len(fields) < 4:
-        while data[pos:pos + 1].isspace():
-            pos += 1
-        if data[pos:pos + 1] == b"#":
-            pos = data.index(b"\n", pos) + 1
-            continue
-        end = pos
-        while not data[end:end + 1].isspace():
-            end += 1
-        fields.append(data[pos:end])
-        pos = end
-    if fields[0] != b"P5" or fields[3] != b"255":
-        raise ValueError("not an 8-bit binary PGM")
-    width, height = int(fields[1]), int(fields[2])
-    return width, height, bytearray(data[pos + 1: pos + 1 + width * height])
+    gray = Gray.from_pgm(data)
+    return gray.width, gray.height, bytearray(gray.pixels)
 
 
 def _scanner_noise(
