@@ -52,11 +52,9 @@ def letter_texts(letter: Letter) -> list[str]:
 
 
 def _ocr_text(letter: Letter) -> str:
-    try:
-        from saraban.intake.services import ocr_text_for_letter  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return ""
-    return str(ocr_text_for_letter(letter))
+    from saraban.intake.services import ocr_text_for_letter
+
+    return ocr_text_for_letter(letter)
 
 
 def blob_text(blob: Blob) -> str:
