@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("SARABAN_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
@@ -76,6 +77,14 @@ MONTHS = ["มกราคม", "กุมภาพันธ์", "มีนา�
           "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม"]
 RARE_WORD = "ปลาบึก"  # in one letter of every 100,000
 CODES = ["มท", "นร", "กค", "ชม", "ขก", "นม"]
+END = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)  # the newest letter (08:00 in Bangkok)
+BANGKOK = ZoneInfo("Asia/Bangkok")
+
+
+def created_at(i: int, letters: int) -> dt.datetime:
+    """When letter ``i`` of ``letters`` came: evenly over the three years before END."""
+    step = dt.timedelta(seconds=3 * 365 * 86400 / max(letters, 1))
+    return END - step * (letters - i)
 
 
 def synthetic(i: int, rng: random.Random) -> dict[str, Any]:
@@ -101,19 +110,27 @@ def synthetic(i: int, rng: random.Random) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=500_000)
 def _fragment_terms(text: str) -> frozenset[str]:
-    """The codes of one fragment's terms. A body's terms are the union of its sentences'
-    (they are separated by spaces, where segmentation breaks anyway), so repeated sentences
-    are segmented once per process."""
-    from saraban.search.text import code, index_terms
+    """One fragment's terms. A body's terms are the union of its sentences' (they are
+    separated by spaces, where segmentation breaks anyway), so repeated sentences are
+    segmented once per process."""
+    from saraban.search.text import text_terms
 
-    return frozenset(code(t) for t in index_terms([text]))
+    return text_terms(text)
 
 
-def terms_for(chunk: tuple[int, int, int]) -> list[tuple[int, str]]:
-    """Index terms of letters start..end (made again from the seed in the worker process)."""
-    start, end, seed = chunk
-    from saraban.search.numbers import number_terms
+@functools.lru_cache(maxsize=1_000_000)
+def _code(term: str) -> str:
     from saraban.search.text import code
+
+    return code(term)
+
+
+def terms_for(chunk: tuple[int, int, int, int]) -> list[tuple[int, str]]:
+    """Index terms of letters start..end (made again from the seed in the worker process),
+    as ``saraban.search.index.entry_for`` makes them."""
+    start, end, seed, letters = chunk
+    from saraban.search.numbers import number_terms
+    from saraban.search.text import compact, day_terms
 
     out = []
     for i in range(start, end):
@@ -121,8 +138,9 @@ def terms_for(chunk: tuple[int, int, int]) -> list[tuple[int, str]]:
         terms: set[str] = set()
         for fragment in [item["number"], item["subject"], item["sender"], *item["sentences"]]:
             terms |= _fragment_terms(fragment)
-        terms.update(code(t) for t in number_terms(item["number"]))
-        out.append((i, " ".join(sorted(terms))))
+        terms = compact(terms) | number_terms(item["number"])
+        terms.update(day_terms(created_at(i, letters).astimezone(BANGKOK).date()))
+        out.append((i, " ".join(sorted(_code(t) for t in terms))))
     return out
 
 
@@ -157,9 +175,7 @@ def load(args: argparse.Namespace) -> None:
         else:
             cursor.execute("DROP TRIGGER IF EXISTS search_fts_insert")
     started = time.perf_counter()
-    base = dt.datetime(2023, 10, 1, 8, 0, tzinfo=dt.UTC)
-    step = dt.timedelta(seconds=3 * 365 * 86400 / max(args.letters, 1))
-    chunks = [(s, min(s + BATCH, args.letters), args.seed)
+    chunks = [(s, min(s + BATCH, args.letters), args.seed, args.letters)
               for s in range(0, args.letters, BATCH)]
     loaded = 0
     with Pool(args.jobs) as pool:
@@ -168,7 +184,7 @@ def load(args: argparse.Namespace) -> None:
             letters = []
             for i, _ in terms:
                 item = synthetic(i, random.Random(args.seed * 10_000_019 + i))
-                at = base + step * i
+                at = created_at(i, args.letters)
                 letters.append(Letter(
                     tenant_id=org.ministry.pk, unit_id=org.ops.pk, direction="incoming",
                     kind="external", urgency=item["urgency"], secrecy=1 if i % 97 == 0 else 0,
@@ -202,7 +218,8 @@ def load(args: argparse.Namespace) -> None:
     with connection.cursor() as cursor:
         if vendor == "postgresql":
             cursor.execute("SET maintenance_work_mem = '1GB'")
-            cursor.execute("CREATE INDEX search_terms_gin ON search_searchentry USING gin (tsv)")
+            cursor.execute("CREATE INDEX search_terms_gin ON search_searchentry"
+                           " USING gin (terms) WITH (fastupdate = off)")
             cursor.execute("ANALYZE")
         else:
             cursor.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")

@@ -22,7 +22,7 @@ from saraban.letters.models import Blob, Letter
 
 from .models import BlobText, LetterStatus, SearchDirty, SearchEntry
 from .numbers import number_terms
-from .text import code, index_terms
+from .text import code, day_terms, index_terms
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ def entry_for(letter: Letter) -> SearchEntry:
     terms = {code(t) for t in index_terms(letter_texts(letter))}
     for number in [letter.number, *(e.formatted for e in letter.entries.all())]:
         terms.update(code(t) for t in number_terms(number))
+    terms.update(code(t) for t in day_terms(timezone.localdate(letter.created_at)))
     day = letter.letter_date or timezone.localdate(letter.created_at)
     return SearchEntry(
         letter=letter, tenant_id=letter.tenant_id, unit_id=letter.unit_id,

@@ -1,14 +1,18 @@
 """The search index: one row per letter with its terms, kept in step by the worker.
 
 The terms (``saraban.search.text``) are matched by the database's own full-text index: an
-FTS5 table kept by triggers on SQLite, a GIN index over ``to_tsvector('simple', terms)`` on
-PostgreSQL (migration 0002). The filterable facts of the letter are copied here so a search
-needs no join for them; who may see a result is still decided by the access rule.
+FTS5 table kept by triggers on SQLite (migration 0002), and on PostgreSQL the column itself is
+a ``tsvector`` (no positions) under a GIN index (migration 0005). The filterable facts of the
+letter are copied here so a search needs no join for them; who may see a result is still
+decided by the access rule.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from saraban.agencies.models import Agency
 from saraban.letters.models import Letter
@@ -19,6 +23,22 @@ class LetterStatus(models.TextChoices):
     PENDING = "pending", "อยู่ระหว่างดำเนินการ"
     DONE = "done", "ดำเนินการเสร็จแล้ว"
     CANCELLED = "cancelled", "ยกเลิกเลขแล้ว"
+
+
+class TermsField(models.TextField):  # type: ignore[type-arg]
+    """Space-separated term codes: text on SQLite (the FTS5 table's content), a ``tsvector``
+    on PostgreSQL, which parses the same text into its lexemes without positions."""
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
+        if connection.vendor == "postgresql":
+            return "tsvector"
+        return super().db_type(connection)
+
+    def get_placeholder_sql(self, value: Any, compiler: Any,
+                            connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        if connection.vendor == "postgresql":
+            return "%s::tsvector", [value]
+        return "%s", [value]
 
 
 class SearchEntry(models.Model):
@@ -35,7 +55,7 @@ class SearchEntry(models.Model):
     letter_date = models.DateField(null=True)
     sort_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=LetterStatus.choices)
-    terms = models.TextField()
+    terms = TermsField()
     indexed_at = models.DateTimeField()
 
     class Meta:

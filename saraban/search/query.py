@@ -5,19 +5,27 @@ word must match (AND); a word matches itself, its skeleton (what OCR leaves of i
 parts written apart (``text.query_alternatives``). The match runs in the database's full-text
 index; the letters found are then limited by ``saraban.letters.access.visible_letters``, so
 a letter the person may not see is neither listed nor counted.
+
+A word found in most letters must not make the index read all of its matches to show the
+newest 20. Every letter carries terms for its day and month (``text.day_terms``), so the
+search asks the index for the matches of the newest week first, then of wider and older
+spans (``WINDOW_DAYS``), and stops once it has more than ``COUNT_LIMIT``: a span's matches
+come straight out of the index's intersection of the words with that span's terms.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from saraban.agencies.models import Agency, Person
@@ -27,7 +35,7 @@ from saraban.letters.models import Letter, RegisterEntry
 
 from .models import SearchEntry
 from .numbers import split_query
-from .text import code, normalise, query_alternatives, skeleton, subwords, words
+from .text import code, normalise, period_terms, query_alternatives, skeleton, subwords, words
 
 __all__ = ["COUNT_LIMIT", "Filters", "Hit", "Order", "Results", "highlight", "search"]
 
@@ -73,8 +81,9 @@ def parse(text: str) -> Query:
     return Query(groups=tuple(groups), words=tuple(found))
 
 
-def _expression(query: Query, *, vendor: str) -> str:
-    """The query in the backend's full-text syntax, over the terms' codes."""
+def _expression(query: Query, *, vendor: str, span: Sequence[str] = ()) -> str:
+    """The query in the backend's full-text syntax, over the terms' codes; with ``span``,
+    only letters carrying one of those (day or month) terms."""
     and_, or_ = (" & ", " | ") if vendor == "postgresql" else (" AND ", " OR ")
     groups = []
     for group in query.groups:
@@ -83,18 +92,20 @@ def _expression(query: Query, *, vendor: str) -> str:
             codes = [code(term) for term in alternative]
             options.append(codes[0] if len(codes) == 1 else "(" + and_.join(codes) + ")")
         groups.append("(" + or_.join(dict.fromkeys(options)) + ")")
+    if span:
+        groups.append("(" + or_.join(code(term) for term in span) + ")")
     return and_.join(groups)
 
 
-def _matching(query: Query) -> QuerySet[SearchEntry]:
+def _matching(entries: QuerySet[SearchEntry], query: Query,
+              span: Sequence[str] = ()) -> QuerySet[SearchEntry]:
     vendor = connection.vendor
-    expression = _expression(query, vendor=vendor)
+    expression = _expression(query, vendor=vendor, span=span)
     if vendor == "postgresql":
-        return SearchEntry.objects.extra(
-            where=["search_searchentry.tsv @@ to_tsquery('simple', %s)"],
-            params=[expression],
+        return entries.extra(
+            where=["search_searchentry.terms @@ %s::tsquery"], params=[expression],
         )
-    return SearchEntry.objects.filter(
+    return entries.filter(
         letter_id__in=RawSQL("SELECT rowid FROM search_fts WHERE search_fts MATCH %s",
                              (expression,))
     )
@@ -103,16 +114,54 @@ def _matching(query: Query) -> QuerySet[SearchEntry]:
 def _rank(query: Query) -> RawSQL:
     expression = _expression(query, vendor=connection.vendor)
     if connection.vendor == "postgresql":
-        return RawSQL(
-            "ts_rank(search_searchentry.tsv, to_tsquery('simple', %s))",
-            (expression,),
-        )
+        return RawSQL("ts_rank(search_searchentry.terms, %s::tsquery)", (expression,))
     # FTS5's bm25 is lower for better matches; negate it so both sort descending.
     return RawSQL(
         "(SELECT -bm25(search_fts) FROM search_fts WHERE search_fts MATCH %s"
         " AND search_fts.rowid = search_searchentry.letter_id)",
         (expression,),
     )
+
+
+#: The spans a search looks at in turn, newest first: each reaches this many days before
+#: the tenant's newest letter. Letters older than the last span (or newer than today) are
+#: one last span, matched without day terms.
+WINDOW_DAYS: Final = (7, 31, 92, 274, 640, 1371)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Letters of the days ``first`` to ``last`` (``terms`` select them in the index), or
+    with ``terms`` empty, every letter outside the spans before it."""
+
+    terms: tuple[str, ...]
+    first: dt.date
+    last: dt.date
+
+    def entries(self, matching: QuerySet[SearchEntry], query: Query) -> QuerySet[SearchEntry]:
+        if self.terms:
+            return _matching(matching, query, self.terms)
+        return _matching(matching, query).filter(
+            Q(sort_at__lt=_midnight(self.first))
+            | Q(sort_at__gte=_midnight(self.last + dt.timedelta(days=1)))
+        )
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def spans(newest: dt.date, today: dt.date) -> list[Span]:
+    """The spans to search in turn when the newest letter is of ``newest``."""
+    last = end = max(newest, today)
+    result = []
+    for days in WINDOW_DAYS:
+        first = newest - dt.timedelta(days=days - 1)
+        result.append(Span(tuple(period_terms(first, last)), first, last))
+        last = first - dt.timedelta(days=1)
+    # The rest: before the oldest span's first day, or after its end.
+    result.append(Span((), last + dt.timedelta(days=1), end))
+    return result
 
 
 @dataclass
@@ -176,43 +225,116 @@ def search(
         raise ValidationFailed("ลำดับผลการค้นหาไม่ถูกต้อง", code="bad_order", field="order")
     page = max(1, page)
     query = parse(text)
-    if query.empty:
-        entries = SearchEntry.objects.all()
-        if order == "relevance":
-            order = "newest"
-    else:
-        entries = _matching(query)
-    entries = _filtered(entries, person, filters)
+    if query.empty and order == "relevance":
+        order = "newest"
+    entries = _filtered(SearchEntry.objects.all(), person, filters)
     with transaction.atomic():
         _plan_for_search()
-        return _page(entries, query, order=order, page=page, page_size=page_size)
+        return _page(entries, query, person=person, order=order, page=page,
+                     page_size=page_size)
 
 
 def _plan_for_search() -> None:
-    """PostgreSQL, for this transaction: read matches through the GIN index rather than
-    scanning rows (each row's tsvector is large), and no parallel workers (starting them
-    costs more than these LIMITed queries take)."""
+    """PostgreSQL, for this transaction: no parallel workers (starting them costs more than
+    these LIMITed queries take) and no scans of the whole table."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
-def _page(entries: QuerySet[SearchEntry], query: Query, *, order: Order, page: int,
-          page_size: int) -> Results:
-    counted = list(entries.values_list("letter_id", flat=True)[: COUNT_LIMIT + 1])
-    more = len(counted) > COUNT_LIMIT
-    total = min(len(counted), COUNT_LIMIT)
-    if not more and not query.empty:
-        # Every match is in hand: order just those. (Left to itself, the planner may walk
-        # the whole table in date order looking for a rare word's few matches.)
-        entries = SearchEntry.objects.filter(letter_id__in=counted)
-    if order == "relevance":
-        entries = entries.annotate(rank=_rank(query)).order_by("-rank", "-sort_at", "-letter_id")
-    else:
-        entries = entries.order_by("-sort_at", "-letter_id")
+def _plan_for_matching() -> None:
+    """PostgreSQL, for the rest of this transaction: read matches through the GIN index.
+    (The planner cannot tell how few letters a span's terms select, and would otherwise
+    walk the agency's letters testing each one's terms.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_indexscan = off")
+
+
+def _page(entries: QuerySet[SearchEntry], query: Query, *, person: Person, order: Order,
+          page: int, page_size: int) -> Results:
     start = (page - 1) * page_size
-    ids = list(entries.values_list("letter_id", flat=True)[start:start + page_size])
+    count = max(0, min(page_size, COUNT_LIMIT - start))  # the pages show COUNT_LIMIT at most
+    if query.empty:
+        counted = list(entries.values_list("letter_id", flat=True)[: COUNT_LIMIT + 1])
+        ids = list(entries.order_by("-sort_at", "-letter_id")
+                   .values_list("letter_id", flat=True)[start:start + count])
+        return _results(ids, query, total=len(counted), page=page, page_size=page_size)
+    # The matches span by span, newest first, until there are more than COUNT_LIMIT.
+    found: list[tuple[Any, int]] = []  # every match of the spans read whole
+    partial: QuerySet[SearchEntry] | None = None  # the span with more matches than room
+    extra = 0
+    windows = spans(_newest(person), timezone.localdate())
+    _plan_for_matching()
+    read = _SpanReader(entries, query)
+    for span in windows:
+        room = COUNT_LIMIT + 1 - len(found)
+        rows = read(span, room)
+        if len(rows) == room:
+            partial, extra = span.entries(entries, query), len(rows)
+            break
+        found += rows
+    found.sort(reverse=True)  # newest first, as ORDER BY sort_at DESC, letter_id DESC
+    newest = [letter_id for _, letter_id in found]
+    total = len(newest) + extra
+
+    def newest_of_partial(skip: int, wanted: int) -> list[int]:
+        if partial is None or wanted <= 0:
+            return []
+        ordered = partial.order_by("-sort_at", "-letter_id").values_list("letter_id", flat=True)
+        return list(ordered[skip:skip + wanted])
+
+    if order == "relevance":
+        # Ranked among all matches, or when there are too many, among the newest of them.
+        pool = newest + newest_of_partial(0, COUNT_LIMIT - len(newest))
+        ranked = (SearchEntry.objects.filter(letter_id__in=pool).annotate(rank=_rank(query))
+                  .order_by("-rank", "-sort_at", "-letter_id"))
+        ids = list(ranked.values_list("letter_id", flat=True)[start:start + count])
+    else:
+        ids = newest[start:start + count]
+        ids += newest_of_partial(max(0, start - len(newest)), count - len(ids))
+    return _results(ids, query, total=total, page=page, page_size=page_size)
+
+
+class _SpanReader:
+    """Reads a span's matches (``sort_at``, ``letter_id``) with SQL compiled once per search:
+    only the full-text expression differs from one span to the next."""
+
+    _MARK: Final = ("@span",)
+
+    def __init__(self, entries: QuerySet[SearchEntry], query: Query) -> None:
+        self.entries, self.query = entries, query
+        self.vendor = connection.vendor
+        rows = _matching(entries, query, self._MARK).values_list("sort_at", "letter_id")
+        self.sql, params = rows.query.sql_with_params()
+        self.params = list(params)
+        self.at = self.params.index(_expression(query, vendor=self.vendor, span=self._MARK))
+
+    def __call__(self, span: Span, limit: int) -> list[tuple[Any, int]]:
+        if span.terms:
+            sql, params = self.sql, list(self.params)
+            params[self.at] = _expression(self.query, vendor=self.vendor, span=span.terms)
+        else:
+            rows = span.entries(self.entries, self.query).values_list("sort_at", "letter_id")
+            sql, sql_params = rows.query.sql_with_params()
+            params = list(sql_params)
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} LIMIT %s", [*params, limit])
+            return [(at, letter_id) for at, letter_id in cursor.fetchall()]
+
+
+def _newest(person: Person) -> dt.date:
+    """The day of the newest letter in the person's agency (today if it has none)."""
+    at = (SearchEntry.objects.filter(tenant_id=person.agency_id).order_by("-sort_at")
+          .values_list("sort_at", flat=True).first())
+    return timezone.localdate(at) if at is not None else timezone.localdate()
+
+
+def _results(ids: list[int], query: Query, *, total: int, page: int,
+             page_size: int) -> Results:
+    more = total > COUNT_LIMIT
+    total = min(total, COUNT_LIMIT)
     letters = Letter.objects.in_bulk(ids)
     hits = [
         Hit(letter=letters[i], subject=highlight(letters[i].subject, query.words),
@@ -226,7 +348,8 @@ def _page(entries: QuerySet[SearchEntry], query: Query, *, order: Order, page: i
 # --- highlighting ---------------------------------------------------------------------------
 
 
-def _matches(word: str, wanted: Sequence[str]) -> str | None:
+@functools.lru_cache(maxsize=50_000)
+def _matches(word: str, wanted: tuple[str, ...]) -> str | None:
     """The part of ``word`` to highlight for the query words ``wanted``, if any."""
     clean = normalise(word)
     for target in wanted:
@@ -247,7 +370,7 @@ def highlight(text: str, wanted: Sequence[str]) -> SafeString:
 
     out = []
     for token in nlpo3.segment(text, _loaded("th")):
-        part = _matches(token, wanted) if token.strip() else None
+        part = _matches(token, tuple(wanted)) if token.strip() else None
         if part is None:
             out.append(html.escape(token))
         elif part == token or part not in token:

@@ -14,7 +14,8 @@ index holds on every backend. The steps:
 4. ``skeleton``: OCR drops tone marks and other upper marks; the text is segmented a second
    time with those marks removed, against a dictionary with them removed, and those words are
    indexed apart (prefixed "~"), so "ผูวาราชการ" read from a scan still matches a query for
-   "ผู้ว่าราชการ".
+   "ผู้ว่าราชการ". A skeleton word that is also one of the letter's plain terms is not
+   indexed twice: a query's skeleton alternative matches either form (``query_alternatives``).
 
 Terms are stored as short ASCII codes (``code``): every backend's own tokenizer then sees
 one opaque word per term, whatever its script (SQLite's FTS5 would split Thai at vowel
@@ -24,6 +25,7 @@ marks, PostgreSQL's parser depends on the locale).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import re
@@ -35,11 +37,15 @@ from typing import Final
 
 __all__ = [
     "code",
+    "compact",
+    "day_terms",
     "index_terms",
     "normalise",
+    "period_terms",
     "query_alternatives",
     "skeleton",
     "subwords",
+    "text_terms",
     "words",
 ]
 
@@ -180,31 +186,73 @@ def _is_thai(word: str) -> bool:
 
 
 def code(term: str) -> str:
-    """A term as a short ASCII word: 'x' and 13 base-32 characters of its BLAKE2b digest."""
+    """A term as a short ASCII word: 'x' and 10 base-32 characters (50 bits) of its BLAKE2b
+    digest. Two terms sharing a code is unlikely at millions of distinct terms, and would
+    only let one of them find the other's letters."""
     digest = hashlib.blake2b(term.encode(), digest_size=8).digest()
-    return "x" + base64.b32encode(digest).decode().rstrip("=").lower()
+    return "x" + base64.b32encode(digest).decode()[:10].lower()
+
+
+def text_terms(text: str) -> frozenset[str]:
+    """The terms of one text: its words, their sub-words and its skeleton words ("~")."""
+    terms: set[str] = set()
+    clean = normalise(text)
+    if not clean:
+        return frozenset()
+    for word in _segment(clean, "th"):
+        terms.add(word)
+        terms.update(subwords(word))
+    for word in _segment(skeleton(clean), "skeleton"):
+        terms.add("~" + word)
+        terms.update("~" + piece for piece in _subwords(word, skeletal=True))
+    return frozenset(terms)
+
+
+def compact(terms: set[str]) -> set[str]:
+    """A letter's terms without the skeleton words that are plain terms of it too."""
+    return {t for t in terms if not (t.startswith("~") and t[1:] in terms)}
 
 
 def index_terms(texts: Iterable[str]) -> set[str]:
-    """Every term of ``texts``: words, their sub-words and the skeleton words."""
+    """Every term of ``texts``, as one letter's: words, sub-words and skeleton words."""
     terms: set[str] = set()
     for text in texts:
-        clean = normalise(text)
-        if not clean:
-            continue
-        for word in _segment(clean, "th"):
-            terms.add(word)
-            terms.update(subwords(word))
-        for word in _segment(skeleton(clean), "skeleton"):
-            terms.add("~" + word)
-            terms.update("~" + piece for piece in _subwords(word, skeletal=True))
+        terms |= text_terms(text)
+    return compact(terms)
+
+
+def day_terms(day: dt.date) -> tuple[str, str]:
+    """The terms a letter of ``day`` carries for its day and its month ("@d20261104",
+    "@m202611"), so a search can ask the index for the newest days first
+    (``period_terms``); no query word can be one (words are trimmed of punctuation)."""
+    return f"@d{day:%Y%m%d}", f"@m{day:%Y%m}"
+
+
+def period_terms(first: dt.date, last: dt.date) -> list[str]:
+    """Terms that together select the letters of ``first`` to ``last`` (inclusive): a month
+    term for each whole month, day terms for the days of the months at either end."""
+    terms: list[str] = []
+    day = first
+    while day <= last:
+        month_end = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) \
+            - dt.timedelta(days=1)
+        if day.day == 1 and month_end <= last:
+            terms.append(day_terms(day)[1])
+            day = month_end + dt.timedelta(days=1)
+        else:
+            terms.append(day_terms(day)[0])
+            day += dt.timedelta(days=1)
     return terms
 
 
 def query_alternatives(word: str) -> list[list[str]]:
     """What a query word may match, as alternatives each of which is a list of terms that
-    must all be present: the word, its skeleton, and its parts written apart."""
-    options: list[list[str]] = [[word], ["~" + skeleton(word)]]
+    must all be present: the word, its skeleton (indexed as a skeleton word, or as a plain
+    term where the two are the same), and its parts written apart."""
+    bare = skeleton(word)
+    options: list[list[str]] = [[word], ["~" + bare]]
+    if bare != word:
+        options.append([bare])
     split = parts(word)
     if split:
         options.append(list(split))
