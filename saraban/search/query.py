@@ -7,10 +7,12 @@ index; the letters found are then limited by ``saraban.letters.access.visible_le
 a letter the person may not see is neither listed nor counted.
 
 A word found in most letters must not make the index read all of its matches to show the
-newest 20. Every letter carries terms for its day and month (``text.day_terms``), so the
-search asks the index for the matches of the newest week first, then of wider and older
-spans (``WINDOW_DAYS``), and stops once it has more than ``COUNT_LIMIT``: a span's matches
-come straight out of the index's intersection of the words with that span's terms.
+newest 20. Every letter carries terms for its day, week and month (``text.day_terms``), so
+the search asks the index for the matches of the newest two weeks first, then of longer spans
+further back (``SPAN_WEEKS``), each the index's intersection of the words with the span's
+few terms, and stops once it has enough: to count up to ``COUNTED`` (above that the count
+is "more than"), or to fill the page asked for (up to ``COUNT_LIMIT``), or the newest
+``COUNT_LIMIT`` to rank by relevance.
 """
 
 from __future__ import annotations
@@ -37,10 +39,11 @@ from .models import SearchEntry
 from .numbers import split_query
 from .text import code, normalise, period_terms, query_alternatives, skeleton, subwords, words
 
-__all__ = ["COUNT_LIMIT", "Filters", "Hit", "Order", "Results", "highlight", "search"]
+__all__ = ["COUNTED", "COUNT_LIMIT", "Filters", "Hit", "Order", "Results", "highlight", "search"]
 
 PAGE_SIZE: Final = 20
-COUNT_LIMIT: Final = 1000  # counts above this are shown as "more than 1,000"
+COUNTED: Final = 200  # matches are counted up to this; above it "more than 200"
+COUNT_LIMIT: Final = 1000  # the newest matches that can be paged through or ranked
 MAX_WORDS: Final = 12
 
 Order = Literal["newest", "relevance"]
@@ -123,10 +126,10 @@ def _rank(query: Query) -> RawSQL:
     )
 
 
-#: The spans a search looks at in turn, newest first: each reaches this many days before
-#: the tenant's newest letter. Letters older than the last span (or newer than today) are
-#: one last span, matched without day terms.
-WINDOW_DAYS: Final = (7, 31, 92, 274, 640, 1371)
+#: The spans a search reads in turn, newest first: the newest letter's week and the week
+#: before it, then spans of this many weeks each, further back. Letters older than the last
+#: span are one last span, matched without day terms.
+SPAN_WEEKS: Final = (2, 4, 8, 16, 32, 64, 128)
 
 
 @dataclass(frozen=True)
@@ -153,14 +156,15 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 def spans(newest: dt.date, today: dt.date) -> list[Span]:
     """The spans to search in turn when the newest letter is of ``newest``."""
-    last = end = max(newest, today)
-    result = []
-    for days in WINDOW_DAYS:
-        first = newest - dt.timedelta(days=days - 1)
-        result.append(Span(tuple(period_terms(first, last)), first, last))
+    end = max(newest, today)
+    first = newest - dt.timedelta(days=newest.weekday() + 7)  # the Monday a week before
+    result = [Span(tuple(period_terms(first, end)), first, end)]
+    for weeks in SPAN_WEEKS:
         last = first - dt.timedelta(days=1)
-    # The rest: before the oldest span's first day, or after its end.
-    result.append(Span((), last + dt.timedelta(days=1), end))
+        first = last - dt.timedelta(weeks=weeks, days=-1)
+        result.append(Span(tuple(period_terms(first, last)), first, last))
+    # The rest: before the oldest span's first day, or after the end.
+    result.append(Span((), first, end))
     return result
 
 
@@ -175,7 +179,7 @@ class Hit:
 class Results:
     hits: list[Hit] = field(default_factory=list)
     total: int = 0
-    more: bool = False  # more than COUNT_LIMIT results (``total`` is then COUNT_LIMIT)
+    more: bool = False  # more than ``total`` results (then ``pages`` is every page open)
     page: int = 1
     pages: int = 0
     words: tuple[str, ...] = ()
@@ -256,69 +260,59 @@ def _page(entries: QuerySet[SearchEntry], query: Query, *, person: Person, order
           page: int, page_size: int) -> Results:
     start = (page - 1) * page_size
     count = max(0, min(page_size, COUNT_LIMIT - start))  # the pages show COUNT_LIMIT at most
+    # Matches to find: enough to count up to COUNTED, or to fill this page; the newest
+    # COUNT_LIMIT when ranked. One more tells whether there are more.
+    reach = min(start, COUNT_LIMIT) + count
+    need = 1 + (COUNT_LIMIT if order == "relevance" else max(COUNTED, reach))
     if query.empty:
-        counted = list(entries.values_list("letter_id", flat=True)[: COUNT_LIMIT + 1])
         ids = list(entries.order_by("-sort_at", "-letter_id")
-                   .values_list("letter_id", flat=True)[start:start + count])
-        return _results(ids, query, total=len(counted), page=page, page_size=page_size)
-    # The matches span by span, newest first, until there are more than COUNT_LIMIT.
-    found: list[tuple[Any, int]] = []  # every match of the spans read whole
-    partial: QuerySet[SearchEntry] | None = None  # the span with more matches than room
-    extra = 0
+                   .values_list("letter_id", flat=True)[:need])
+        return _results(ids[start:start + count], query, found=len(ids), need=need, page=page,
+                        page_size=page_size)
+    # The matches span by span, newest first, until there are enough.
+    found: list[tuple[Any, int]] = []
     windows = spans(_newest(person), timezone.localdate())
     _plan_for_matching()
     read = _SpanReader(entries, query)
     for span in windows:
-        room = COUNT_LIMIT + 1 - len(found)
-        rows = read(span, room)
-        if len(rows) == room:
-            partial, extra = span.entries(entries, query), len(rows)
+        found += read(span, need - len(found))
+        if len(found) >= need:
             break
-        found += rows
     found.sort(reverse=True)  # newest first, as ORDER BY sort_at DESC, letter_id DESC
     newest = [letter_id for _, letter_id in found]
-    total = len(newest) + extra
-
-    def newest_of_partial(skip: int, wanted: int) -> list[int]:
-        if partial is None or wanted <= 0:
-            return []
-        ordered = partial.order_by("-sort_at", "-letter_id").values_list("letter_id", flat=True)
-        return list(ordered[skip:skip + wanted])
-
     if order == "relevance":
         # Ranked among all matches, or when there are too many, among the newest of them.
-        pool = newest + newest_of_partial(0, COUNT_LIMIT - len(newest))
-        ranked = (SearchEntry.objects.filter(letter_id__in=pool).annotate(rank=_rank(query))
-                  .order_by("-rank", "-sort_at", "-letter_id"))
+        ranked = (SearchEntry.objects.filter(letter_id__in=newest[:COUNT_LIMIT])
+                  .annotate(rank=_rank(query)).order_by("-rank", "-sort_at", "-letter_id"))
         ids = list(ranked.values_list("letter_id", flat=True)[start:start + count])
     else:
         ids = newest[start:start + count]
-        ids += newest_of_partial(max(0, start - len(newest)), count - len(ids))
-    return _results(ids, query, total=total, page=page, page_size=page_size)
+    return _results(ids, query, found=len(newest), need=need, page=page, page_size=page_size)
 
 
 class _SpanReader:
-    """Reads a span's matches (``sort_at``, ``letter_id``) with SQL compiled once per search:
-    only the full-text expression differs from one span to the next."""
+    """Reads a span's newest matches (``sort_at``, ``letter_id``) with SQL compiled once per
+    search: only the full-text expression differs from one span to the next."""
 
     _MARK: Final = ("@span",)
 
     def __init__(self, entries: QuerySet[SearchEntry], query: Query) -> None:
         self.entries, self.query = entries, query
         self.vendor = connection.vendor
-        rows = _matching(entries, query, self._MARK).values_list("sort_at", "letter_id")
-        self.sql, params = rows.query.sql_with_params()
-        self.params = list(params)
-        self.at = self.params.index(_expression(query, vendor=self.vendor, span=self._MARK))
+        self.sql, self.params, self.at = self._compile(_matching(entries, query, self._MARK))
+
+    def _compile(self, matching: QuerySet[SearchEntry]) -> tuple[str, list[Any], int]:
+        rows = matching.order_by("-sort_at", "-letter_id").values_list("sort_at", "letter_id")
+        sql, params = rows.query.sql_with_params()
+        marked = _expression(self.query, vendor=self.vendor, span=self._MARK)
+        return sql, list(params), list(params).index(marked) if marked in params else -1
 
     def __call__(self, span: Span, limit: int) -> list[tuple[Any, int]]:
         if span.terms:
             sql, params = self.sql, list(self.params)
             params[self.at] = _expression(self.query, vendor=self.vendor, span=span.terms)
         else:
-            rows = span.entries(self.entries, self.query).values_list("sort_at", "letter_id")
-            sql, sql_params = rows.query.sql_with_params()
-            params = list(sql_params)
+            sql, params, _ = self._compile(span.entries(self.entries, self.query))
         with connection.cursor() as cursor:
             cursor.execute(f"{sql} LIMIT %s", [*params, limit])
             return [(at, letter_id) for at, letter_id in cursor.fetchall()]
@@ -331,18 +325,21 @@ def _newest(person: Person) -> dt.date:
     return timezone.localdate(at) if at is not None else timezone.localdate()
 
 
-def _results(ids: list[int], query: Query, *, total: int, page: int,
+def _results(ids: list[int], query: Query, *, found: int, need: int, page: int,
              page_size: int) -> Results:
-    more = total > COUNT_LIMIT
-    total = min(total, COUNT_LIMIT)
+    """One page of hits; ``found`` matches were read looking for ``need``: when all of them
+    were found there are more than ``need - 1``, and every page up to COUNT_LIMIT is open."""
+    more = found >= need
+    total = need - 1 if more else found
     letters = Letter.objects.in_bulk(ids)
     hits = [
         Hit(letter=letters[i], subject=highlight(letters[i].subject, query.words),
             snippet=snippet(letters[i].body, query.words))
         for i in ids if i in letters
     ]
-    return Results(hits=hits, total=total, more=more, page=page,
-                   pages=(total + page_size - 1) // page_size, words=query.words)
+    pages = (COUNT_LIMIT if more else total + page_size - 1) // page_size
+    return Results(hits=hits, total=total, more=more, page=page, pages=pages,
+                   words=query.words)
 
 
 # --- highlighting ---------------------------------------------------------------------------

@@ -221,27 +221,41 @@ def index_terms(texts: Iterable[str]) -> set[str]:
     return compact(terms)
 
 
-def day_terms(day: dt.date) -> tuple[str, str]:
-    """The terms a letter of ``day`` carries for its day and its month ("@d20261104",
-    "@m202611"), so a search can ask the index for the newest days first
-    (``period_terms``); no query word can be one (words are trimmed of punctuation)."""
-    return f"@d{day:%Y%m%d}", f"@m{day:%Y%m}"
+def day_terms(day: dt.date) -> tuple[str, str, str]:
+    """The terms a letter of ``day`` carries for its day, its week (by its Monday) and its
+    month ("@d20261104", "@w20261102", "@m202611"), so a search can ask the index for the
+    newest weeks first (``period_terms``); no query word can be one (words are trimmed of
+    punctuation)."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return f"@d{day:%Y%m%d}", f"@w{monday:%Y%m%d}", f"@m{day:%Y%m}"
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def period_terms(first: dt.date, last: dt.date) -> list[str]:
-    """Terms that together select the letters of ``first`` to ``last`` (inclusive): a month
-    term for each whole month, day terms for the days of the months at either end."""
+    """Few terms that together select the letters of ``first`` to ``last`` (inclusive): a
+    month term for each whole month, a week term for each whole week outside those, day
+    terms for the rest. (The fewer the terms, the less work for the index per letter.)"""
     terms: list[str] = []
     day = first
+    one = dt.timedelta(days=1)
     while day <= last:
-        month_end = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) \
-            - dt.timedelta(days=1)
+        month_end = _month_end(day)
         if day.day == 1 and month_end <= last:
+            terms.append(day_terms(day)[2])
+            day = month_end + one
+            continue
+        sunday = day + dt.timedelta(days=6)
+        # A week, unless it reaches into a month that could be taken whole.
+        whole_next = sunday > month_end and _month_end(month_end + one) <= last
+        if day.weekday() == 0 and sunday <= last and not whole_next:
             terms.append(day_terms(day)[1])
-            day = month_end + dt.timedelta(days=1)
+            day = sunday + one
         else:
             terms.append(day_terms(day)[0])
-            day += dt.timedelta(days=1)
+            day += one
     return terms
 
 

@@ -66,10 +66,12 @@ class SearchHitOut(Schema):
 
 
 class SearchOut(Schema):
-    total: int = Field(description="Letters found, at most 1000 (see ``more``)")
+    total: int = Field(description="Letters found: exact unless ``more``; counted up to 200, "
+                             "or as far as the page asked for")
     more: bool = Field(description="More than ``total`` letters were found")
     page: int
-    pages: int
+    pages: int = Field(description="Pages of results; with ``more``, every page open (the "
+                                   "newest 1000 letters)")
     results: list[SearchHitOut]
 
 

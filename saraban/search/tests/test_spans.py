@@ -16,7 +16,7 @@ from saraban.letters.models import Letter, Secrecy
 from saraban.letters.services import LetterDetails, letter_register_incoming
 from saraban.search import query as search_query
 from saraban.search.index import reindex
-from saraban.search.query import WINDOW_DAYS, Filters, search, spans
+from saraban.search.query import SPAN_WEEKS, Filters, search, spans
 from saraban.search.text import period_terms
 
 #: Days before today of the matching letters: both sides of every span's edge, beyond the
@@ -31,16 +31,25 @@ def test_period_terms_use_whole_months_and_the_days_at_the_ends() -> None:
     assert period_terms(dt.date(2023, 12, 1), dt.date(2024, 1, 31)) == ["@m202312", "@m202401"]
     assert period_terms(dt.date(2024, 2, 29), dt.date(2024, 2, 29)) == ["@d20240229"]
     assert period_terms(dt.date(2024, 3, 2), dt.date(2024, 3, 1)) == []
+    # Whole weeks (by their Monday), but not one that would break up a whole month.
+    assert period_terms(dt.date(2026, 11, 16), dt.date(2026, 11, 29)) == [
+        "@w20261116", "@w20261123"]
+    assert period_terms(dt.date(2026, 9, 28), dt.date(2026, 10, 31)) == [
+        "@d20260928", "@d20260929", "@d20260930", "@m202610"]
+    assert period_terms(dt.date(2026, 11, 23), dt.date(2026, 12, 8)) == [
+        "@w20261123", "@w20261130", "@d20261207", "@d20261208"]
 
 
 def _days(terms: tuple[str, ...]) -> set[dt.date]:
     days = set()
     for term in terms:
+        first = dt.datetime.strptime(term[2:].ljust(8, "1"), "%Y%m%d").date()
         if term.startswith("@d"):
-            days.add(dt.datetime.strptime(term[2:], "%Y%m%d").date())
+            days.add(first)
+        elif term.startswith("@w"):
+            days |= {first + dt.timedelta(days=i) for i in range(7)}
         else:
-            first = dt.datetime.strptime(term[2:] + "01", "%Y%m%d").date()
-            day = first
+            day = first.replace(day=1)
             while day.month == first.month:
                 days.add(day)
                 day += dt.timedelta(days=1)
@@ -52,7 +61,7 @@ def _days(terms: tuple[str, ...]) -> set[dt.date]:
 def test_spans_cover_each_day_once(newest) -> None:
     today = dt.date(2026, 12, 4)
     found = spans(newest, today)
-    assert len(found) == len(WINDOW_DAYS) + 1
+    assert len(found) == len(SPAN_WEEKS) + 2
     covered: set[dt.date] = set()
     for span in found[:-1]:
         days = _days(span.terms)
@@ -94,22 +103,25 @@ def dated(org):
     return list(ordered.values_list("pk", flat=True))
 
 
-@pytest.mark.parametrize("limit", [1000, 9, 4])
-def test_every_match_newest_first_whatever_the_spans(org, dated, limit, monkeypatch) -> None:
+@pytest.mark.parametrize(("counted", "limit"), [(200, 1000), (9, 1000), (4, 12)])
+def test_every_match_newest_first_whatever_the_spans(org, dated, counted, limit,
+                                                     monkeypatch) -> None:
+    monkeypatch.setattr(search_query, "COUNTED", counted)
     monkeypatch.setattr(search_query, "COUNT_LIMIT", limit)
-    shown = dated[:limit]
-    pages = []
     for page in range(1, 11):
         results = search(org.clerk, "ประชุม", page=page, page_size=3)
-        assert results.total == len(shown)
-        assert results.more == (len(dated) > limit)
-        assert results.pages == (len(shown) + 2) // 3
-        pages.append([hit.letter.pk for hit in results.hits])
-    assert pages == [shown[i:i + 3] for i in range(0, 30, 3)]
+        start = (page - 1) * 3
+        assert [hit.letter.pk for hit in results.hits] == dated[:limit][start:start + 3]
+        # Counted up to COUNTED, or as far as the page: then "more than" that many.
+        need = max(counted, min(start + 3, limit))
+        assert results.more == (len(dated) > need)
+        assert results.total == min(len(dated), need)
+        assert results.pages == (limit // 3 if results.more else (len(dated) + 2) // 3)
 
 
 @pytest.mark.parametrize("limit", [1000, 9])
 def test_relevance_ranks_every_match_or_the_newest(org, dated, limit, monkeypatch) -> None:
+    monkeypatch.setattr(search_query, "COUNTED", 4)
     monkeypatch.setattr(search_query, "COUNT_LIMIT", limit)
     found = []
     for page in range(1, 12):

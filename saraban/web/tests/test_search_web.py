@@ -200,15 +200,21 @@ def test_pages_keep_the_filters(client, org):
 
 def test_more_than_the_count_limit_is_said_so(client, org, settings, monkeypatch):
     from saraban.search import query
+    from saraban.web.views import search as view
 
-    monkeypatch.setattr(query, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(query, "COUNTED", 3)
+    monkeypatch.setattr(view, "PAGE_SIZE", 2)
     for i in range(5):
         receive(org, f"แจ้งเวียนฉบับที่ {i + 1}")
     index_dirty()
     client.force_login(org.clerk)
     response, page = get(client, q="แจ้งเวียน")
     assert response.context["results"].more
-    assert "พบมากกว่า" in page
+    assert response.context["results"].total == 3 and "พบมากกว่า 3 รายการ" in page
+    assert "หน้า 1</span>" in page  # no "of N": the last page is not known yet
+    response, page = get(client, q="แจ้งเวียน", page="3")  # counted as far as page 3
+    assert not response.context["results"].more
+    assert "พบ 5 รายการ" in page and "หน้า 3 จาก 3" in page
 
 
 def test_htmx_request_gets_only_the_results(client, org, letters):

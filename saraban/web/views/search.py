@@ -17,7 +17,7 @@ from django.shortcuts import render
 
 from saraban.core.errors import ValidationFailed
 from saraban.letters.models import RegisterEntry
-from saraban.search.query import COUNT_LIMIT, Results, search
+from saraban.search.query import Results, search
 
 from ..forms_search import SearchForm
 from .browse import person_of
@@ -75,7 +75,6 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "results": results,
         "error": error,
         "query": query.urlencode(),
-        "count_limit": f"{COUNT_LIMIT:,}",
         "browsing": results is not None and not form.cleaned_data["q"].strip()
         and not form.has_filters,
     }
