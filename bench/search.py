@@ -304,7 +304,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--reuse", action="store_true",
-                        help="keep and reuse the scratch database (PostgreSQL) between runs")
+                        help="keep and reuse the scratch database between runs")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="saraban-bench-search-"))
@@ -313,7 +313,10 @@ def main() -> int:
     os.environ["SARABAN_FILES_DIR"] = str(scratch / "files")
     os.environ.setdefault("SARABAN_LOG_LEVEL", "WARNING")
     if args.db == "sqlite":
-        os.environ["DATABASE_URL"] = f"sqlite:///{scratch / 'bench.sqlite3'}"
+        path = scratch / "bench.sqlite3"
+        if args.reuse:
+            path = Path(tempfile.gettempdir()) / f"saraban-bench-search-{args.letters}.sqlite3"
+        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     else:
         if not args.reuse:
             pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
