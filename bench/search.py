@@ -16,7 +16,7 @@ its build time and size are measured.
 
 Then, as the central registry's clerk (who may see the ministry's letters but not the secret
 ones), it runs ``saraban.search.query.search`` — the function behind the web page and the
-API, with the access rule, the capped count and the first page of 20 — for common, rare,
+API, with the access rule, the count (exact up to 200) and the first page of 20 — for common, rare,
 multi-word and number queries, ``--repeat`` times each, and prints p50/p95/p99 in ms per
 kind. The target is p95 <= 50 ms for the first page.
 """
@@ -130,7 +130,7 @@ def terms_for(chunk: tuple[int, int, int, int]) -> list[tuple[int, str]]:
     as ``saraban.search.index.entry_for`` makes them."""
     start, end, seed, letters = chunk
     from saraban.search.numbers import number_terms
-    from saraban.search.text import compact, day_terms
+    from saraban.search.text import day_terms
 
     out = []
     for i in range(start, end):
@@ -138,7 +138,7 @@ def terms_for(chunk: tuple[int, int, int, int]) -> list[tuple[int, str]]:
         terms: set[str] = set()
         for fragment in [item["number"], item["subject"], item["sender"], *item["sentences"]]:
             terms |= _fragment_terms(fragment)
-        terms = compact(terms) | number_terms(item["number"])
+        terms |= number_terms(item["number"])
         terms.update(day_terms(created_at(i, letters).astimezone(BANGKOK).date()))
         out.append((i, " ".join(sorted(_code(t) for t in terms))))
     return out
@@ -276,7 +276,7 @@ def measure(args: argparse.Namespace) -> dict[str, list[float]]:
 
     clerk = Person.objects.get(username="clerk")
     samples: dict[str, list[float]] = {}
-    totals: dict[str, int] = {}
+    totals: dict[str, str] = {}
     for _kind, q in queries(args):  # warm up: word lists loaded, caches and plans ready
         search(clerk, q)
     for _ in range(args.repeat):
@@ -285,9 +285,22 @@ def measure(args: argparse.Namespace) -> dict[str, list[float]]:
             started = time.perf_counter()
             results = search(clerk, q)
             samples.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
-            totals[q] = results.total
+            totals[q] = f"{results.total}{'+' if results.more else ''}"
+        # Not in the target, shown for what they cost: a deep page, and ranking.
+        for kind, q in queries(args):
+            if kind in ("common", "multi-word"):
+                clerk = Person.objects.get(pk=clerk.pk)
+                started = time.perf_counter()
+                search(clerk, q, page=10)
+                samples.setdefault(f"{kind}, page 10", []).append(
+                    (time.perf_counter() - started) * 1000)
+                clerk = Person.objects.get(pk=clerk.pk)
+                started = time.perf_counter()
+                search(clerk, q, order="relevance")
+                samples.setdefault(f"{kind}, ranked", []).append(
+                    (time.perf_counter() - started) * 1000)
     for q, total in totals.items():
-        print(f"  {q!r}: {total}{'+' if total >= 1000 else ''} letters")
+        print(f"  {q!r}: {total} letters")
     return samples
 
 
@@ -338,14 +351,15 @@ def main() -> int:
         else:
             print(f"reusing {Letter.objects.count():,} letters; index {index_size()}")
         samples = measure(args)
-        print(f"{args.letters:,} letters, {args.db}, first page of 20 with the capped count, "
+        print(f"{args.letters:,} letters, {args.db}, first page of 20 with the count, "
               f"as the central registry's clerk; {args.repeat} runs per query")
-        print(f"{'queries':<12}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+        print(f"{'queries':<22}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
         worst = 0.0
         for kind, values in samples.items():
             p95 = percentile(values, 95)
-            worst = max(worst, p95)
-            print(f"{kind:<12}{len(values):>5}{statistics.median(values):>9.1f}{p95:>9.1f}"
+            if "," not in kind:  # the first page, newest first: the target
+                worst = max(worst, p95)
+            print(f"{kind:<22}{len(values):>5}{statistics.median(values):>9.1f}{p95:>9.1f}"
                   f"{percentile(values, 99):>9.1f}")
         print(f"worst p95 {worst:.1f} ms (target <= {TARGET_P95_MS:.0f} ms): "
               f"{'met' if worst <= TARGET_P95_MS else 'NOT met'}")

@@ -87,7 +87,7 @@ def parse(text: str) -> Query:
 
 def _expression(query: Query, *, vendor: str, span: Sequence[str] = ()) -> str:
     """The query in the backend's full-text syntax, over the terms' codes; with ``span``,
-    only letters carrying one of those (day or month) terms."""
+    only letters carrying one of those (day, week or month) terms."""
     and_, or_ = (" & ", " | ") if vendor == "postgresql" else (" AND ", " OR ")
     groups = []
     for group in query.groups:

@@ -14,8 +14,10 @@ index holds on every backend. The steps:
 4. ``skeleton``: OCR drops tone marks and other upper marks; the text is segmented a second
    time with those marks removed, against a dictionary with them removed, and those words are
    indexed apart (prefixed "~"), so "ผูวาราชการ" read from a scan still matches a query for
-   "ผู้ว่าราชการ". A skeleton word that is also one of the letter's plain terms is not
-   indexed twice: a query's skeleton alternative matches either form (``query_alternatives``).
+   "ผู้ว่าราชการ". Skeleton words are indexed for intact text too (most are the same as the
+   plain words): a query's skeleton alternative is then about as common as the word itself,
+   which keeps the index from driving a search by a rare alternative, visiting scattered
+   letters one by one.
 
 Terms are stored as short ASCII codes (``code``): every backend's own tokenizer then sees
 one opaque word per term, whatever its script (SQLite's FTS5 would split Thai at vowel
@@ -37,7 +39,6 @@ from typing import Final
 
 __all__ = [
     "code",
-    "compact",
     "day_terms",
     "index_terms",
     "normalise",
@@ -208,17 +209,12 @@ def text_terms(text: str) -> frozenset[str]:
     return frozenset(terms)
 
 
-def compact(terms: set[str]) -> set[str]:
-    """A letter's terms without the skeleton words that are plain terms of it too."""
-    return {t for t in terms if not (t.startswith("~") and t[1:] in terms)}
-
-
 def index_terms(texts: Iterable[str]) -> set[str]:
-    """Every term of ``texts``, as one letter's: words, sub-words and skeleton words."""
+    """Every term of ``texts``: words, their sub-words and the skeleton words."""
     terms: set[str] = set()
     for text in texts:
         terms |= text_terms(text)
-    return compact(terms)
+    return terms
 
 
 def day_terms(day: dt.date) -> tuple[str, str, str]:
@@ -261,12 +257,8 @@ def period_terms(first: dt.date, last: dt.date) -> list[str]:
 
 def query_alternatives(word: str) -> list[list[str]]:
     """What a query word may match, as alternatives each of which is a list of terms that
-    must all be present: the word, its skeleton (indexed as a skeleton word, or as a plain
-    term where the two are the same), and its parts written apart."""
-    bare = skeleton(word)
-    options: list[list[str]] = [[word], ["~" + bare]]
-    if bare != word:
-        options.append([bare])
+    must all be present: the word, its skeleton, and its parts written apart."""
+    options: list[list[str]] = [[word], ["~" + skeleton(word)]]
     split = parts(word)
     if split:
         options.append(list(split))

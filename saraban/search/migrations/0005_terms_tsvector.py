@@ -1,6 +1,6 @@
-"""Smaller terms: shorter codes, skeleton words kept only where they differ, a month term;
-and on PostgreSQL the terms column becomes the ``tsvector`` itself (no positions), replacing
-the text column plus its stored, positioned copy. Every letter is marked to be indexed again.
+"""Shorter term codes and day, week and month terms (``saraban.search.text``); on PostgreSQL
+the terms column becomes the ``tsvector`` itself (no positions), replacing the text column
+and its stored, positioned copy. Every letter is marked to be indexed again.
 """
 
 from django.db import migrations
