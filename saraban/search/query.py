@@ -115,16 +115,26 @@ def _matching(entries: QuerySet[SearchEntry], query: Query,
     )
 
 
-def _rank(query: Query) -> RawSQL:
+def _ranked(query: Query, found: list[tuple[Any, int]]) -> list[int]:
+    """The letters of ``found`` (``sort_at``, ``letter_id``, newest first), best match first:
+    PostgreSQL's ``ts_rank``, or FTS5's ``bm25`` read once over the span of letter ids (the
+    FTS5 table seeks to it), newest first among equals."""
+    if not found:
+        return []
     expression = _expression(query, vendor=connection.vendor)
-    if connection.vendor == "postgresql":
-        return RawSQL("ts_rank(search_searchentry.terms, %s::tsquery)", (expression,))
-    # FTS5's bm25 is lower for better matches; negate it so both sort descending.
-    return RawSQL(
-        "(SELECT -bm25(search_fts) FROM search_fts WHERE search_fts MATCH %s"
-        " AND search_fts.rowid = search_searchentry.letter_id)",
-        (expression,),
-    )
+    ids = [letter_id for _, letter_id in found]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT letter_id, ts_rank(terms, %s::tsquery) FROM search_searchentry"
+                " WHERE letter_id = ANY(%s)", [expression, ids])
+        else:
+            cursor.execute(
+                "SELECT rowid, -bm25(search_fts) FROM search_fts WHERE search_fts MATCH %s"
+                " AND rowid BETWEEN %s AND %s", [expression, min(ids), max(ids)])
+        score = dict(cursor.fetchall())
+    order = sorted(found, key=lambda row: (score.get(row[1], 0.0), row[0], row[1]), reverse=True)
+    return [letter_id for _, letter_id in order]
 
 
 #: The spans a search reads in turn, newest first: the newest letter's week and the week
@@ -286,9 +296,7 @@ def _page(entries: QuerySet[SearchEntry], query: Query, *, person: Person, order
     newest = [letter_id for _, letter_id in found]
     if order == "relevance":
         # Ranked among all matches, or when there are too many, among the newest of them.
-        ranked = (SearchEntry.objects.filter(letter_id__in=newest[:COUNT_LIMIT])
-                  .annotate(rank=_rank(query)).order_by("-rank", "-sort_at", "-letter_id"))
-        ids = list(ranked.values_list("letter_id", flat=True)[start:start + count])
+        ids = _ranked(query, found[:COUNT_LIMIT])[start:start + count]
     else:
         ids = newest[start:start + count]
     return _results(ids, query, found=len(newest), need=need, page=page, page_size=page_size)
