@@ -63,7 +63,8 @@ def scope_unit_ids(person: Person) -> frozenset[int]:
         elif role == Role.OFFICER:
             direct.add(unit_id)
     acted_for_holders: set[int] = set()
-    for position, kind in positions_for(person):
+    positions = positions_for(person)
+    for position, kind in positions:
         if position.is_head:
             subtree_roots.add((position.unit.path, position.unit.tenant_id))
         else:
@@ -78,7 +79,15 @@ def scope_unit_ids(person: Person) -> frozenset[int]:
     )
     scope = frozenset(_subtree_ids(subtree_roots) | direct)
     person._saraban_scope = scope  # type: ignore[attr-defined]
+    person._saraban_position_ids = [p.pk for p, _kind in positions]  # type: ignore[attr-defined]
     return scope
+
+
+def _position_ids(person: Person) -> list[int]:
+    """The positions the person may act in today, read with their scope (and kept with it)."""
+    scope_unit_ids(person)
+    cached: list[int] | None = getattr(person, "_saraban_position_ids", None)
+    return cached if cached is not None else [p.pk for p, _kind in positions_for(person)]
 
 
 def visible_letters(person: Person) -> QuerySet[Letter]:
@@ -105,7 +114,7 @@ def visibility(person: Person, *, id_field: str = "pk") -> Q:
     handed_ids = Handover.objects.filter(to_registry__unit_id__in=scope).values("letter_id")
     from saraban.routing.models import Assignment, CircularRecipient
 
-    positions = [p.pk for p, _kind in positions_for(person)]
+    positions = _position_ids(person)
     assigned_ids = Assignment.objects.filter(
         Q(to_person=person) | Q(to_position__in=positions) | Q(to_unit__in=scope)
     ).values("letter_id")

@@ -243,34 +243,31 @@ def search(
     if query.empty and order == "relevance":
         order = "newest"
     entries = _filtered(SearchEntry.objects.all(), person, filters)
+    newest = _newest(person) if not query.empty else timezone.localdate()
     # PostgreSQL: a transaction for the SET LOCALs. (SQLite's transactions here take the
     # write lock at once, which a search must not.)
     postgres = connection.vendor == "postgresql"
     with transaction.atomic() if postgres else contextlib.nullcontext():
-        _plan_for_search()
-        return _page(entries, query, person=person, order=order, page=page,
+        _plan_for_search(matching=not query.empty)
+        return _page(entries, query, newest=newest, order=order, page=page,
                      page_size=page_size)
 
 
-def _plan_for_search() -> None:
+def _plan_for_search(*, matching: bool) -> None:
     """PostgreSQL, for this transaction: no parallel workers (starting them costs more than
-    these LIMITed queries take) and no scans of the whole table."""
+    these LIMITed queries take) and no scans of the whole table. When ``matching``, matches
+    are read through the GIN index, never by walking the agency's letters in an index and
+    testing each one's terms: the planner cannot tell how few letters a span's terms select.
+    (The newest letter's date is read before, through an index.)"""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute("SELECT set_config('enable_seqscan', 'off', true),"
+                           " set_config('max_parallel_workers_per_gather', '0', true),"
+                           " set_config('enable_indexscan', %s, true)",
+                           ["off" if matching else "on"])
 
 
-def _plan_for_matching() -> None:
-    """PostgreSQL, for the rest of this transaction: read matches through the GIN index.
-    (The planner cannot tell how few letters a span's terms select, and would otherwise
-    walk the agency's letters testing each one's terms.)"""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_indexscan = off")
-
-
-def _page(entries: QuerySet[SearchEntry], query: Query, *, person: Person, order: Order,
+def _page(entries: QuerySet[SearchEntry], query: Query, *, newest: dt.date, order: Order,
           page: int, page_size: int) -> Results:
     start = (page - 1) * page_size
     count = max(0, min(page_size, COUNT_LIMIT - start))  # the pages show COUNT_LIMIT at most
@@ -285,21 +282,19 @@ def _page(entries: QuerySet[SearchEntry], query: Query, *, person: Person, order
                         page_size=page_size)
     # The matches span by span, newest first, until there are enough.
     found: list[tuple[Any, int]] = []
-    windows = spans(_newest(person), timezone.localdate())
-    _plan_for_matching()
+    windows = spans(newest, timezone.localdate())
     read = _SpanReader(entries, query)
     for span in windows:
         found += read(span, need - len(found))
         if len(found) >= need:
             break
     found.sort(reverse=True)  # newest first, as ORDER BY sort_at DESC, letter_id DESC
-    newest = [letter_id for _, letter_id in found]
     if order == "relevance":
         # Ranked among all matches, or when there are too many, among the newest of them.
         ids = _ranked(query, found[:COUNT_LIMIT])[start:start + count]
     else:
-        ids = newest[start:start + count]
-    return _results(ids, query, found=len(newest), need=need, page=page, page_size=page_size)
+        ids = [letter_id for _, letter_id in found[start:start + count]]
+    return _results(ids, query, found=len(found), need=need, page=page, page_size=page_size)
 
 
 class _SpanReader:
@@ -397,8 +392,9 @@ def snippet(text: str, wanted: Sequence[str], *, width: int = 160) -> SafeString
         return mark_safe("")
     clean = text.replace("\n", " ")
     position = -1
+    normal = normalise(clean)
     for target in wanted:
-        position = normalise(clean).find(target)
+        position = normal.find(target)
         if position >= 0:
             break
     start = max(0, position - width // 3) if position >= 0 else 0
