@@ -16,7 +16,7 @@ its build time and size are measured.
 
 Then, as the central registry's clerk (who may see the ministry's letters but not the secret
 ones), it runs ``saraban.search.query.search`` — the function behind the web page and the
-API, with the access rule, the count (exact up to 200) and the first page of 20 — for common, rare,
+API, with the access rule, the count (exact up to 100) and the first page of 20 — for common, rare,
 multi-word and number queries, ``--repeat`` times each, and prints p50/p95/p99 in ms per
 kind. The target is p95 <= 50 ms for the first page.
 """

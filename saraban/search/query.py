@@ -43,7 +43,7 @@ from .text import code, normalise, period_terms, query_alternatives, skeleton, s
 __all__ = ["COUNTED", "COUNT_LIMIT", "Filters", "Hit", "Order", "Results", "highlight", "search"]
 
 PAGE_SIZE: Final = 20
-COUNTED: Final = 200  # matches are counted up to this; above it "more than 200"
+COUNTED: Final = 100  # matches are counted up to this; above it "more than 100"
 COUNT_LIMIT: Final = 1000  # the newest matches that can be paged through or ranked
 MAX_WORDS: Final = 12
 

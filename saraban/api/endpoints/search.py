@@ -66,7 +66,7 @@ class SearchHitOut(Schema):
 
 
 class SearchOut(Schema):
-    total: int = Field(description="Letters found: exact unless ``more``; counted up to 200, "
+    total: int = Field(description="Letters found: exact unless ``more``; counted up to 100, "
                              "or as far as the page asked for")
     more: bool = Field(description="More than ``total`` letters were found")
     page: int
