@@ -165,8 +165,10 @@ def _midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def spans(newest: dt.date, today: dt.date) -> list[Span]:
-    """The spans to search in turn when the newest letter is of ``newest``."""
+@functools.lru_cache(maxsize=64)
+def spans(newest: dt.date, today: dt.date) -> tuple[Span, ...]:
+    """The spans to search in turn when the newest letter is of ``newest`` (the same for
+    every search of an agency on a day, so kept)."""
     end = max(newest, today)
     first = newest - dt.timedelta(days=newest.weekday() + 7)  # the Monday a week before
     result = [Span(tuple(period_terms(first, end)), first, end)]
@@ -176,7 +178,7 @@ def spans(newest: dt.date, today: dt.date) -> list[Span]:
         result.append(Span(tuple(period_terms(first, last)), first, last))
     # The rest: before the oldest span's first day, or after the end.
     result.append(Span((), first, end))
-    return result
+    return tuple(result)
 
 
 @dataclass
