@@ -7,11 +7,13 @@ type not allowed, or unreadable is refused before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -80,6 +82,28 @@ def blob_path(sha256: str) -> Path:
     return root / sha256[:2] / sha256[2:4] / sha256
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedFile:
+    """A file that passed every check and waits, in the store's scratch folder, to be kept."""
+
+    tmp: Path
+    sha256: str
+    size: int
+    content_type: str
+
+    def keep(self) -> Blob:
+        """Move it into the store under its SHA-256 (once) and answer its ``Blob`` row."""
+        final = blob_path(self.sha256)
+        if not final.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.tmp, 0o444)
+            os.replace(self.tmp, final)
+        blob, _ = Blob.objects.get_or_create(
+            sha256=self.sha256, defaults={"size": self.size, "content_type": self.content_type}
+        )
+        return blob
+
+
 def store_file(
     source: IO[bytes] | bytes,
     *,
@@ -90,6 +114,40 @@ def store_file(
 
     Raises ``FileRejected`` (nothing written) when the file is empty, too large, of a type
     not in ``allowed`` (decided by content) or an unreadable PDF.
+    """
+    with check_file(source, allowed=allowed, max_bytes=max_bytes) as checked:
+        return checked.keep()
+
+
+def store_files(items: Sequence[tuple[IO[bytes] | bytes, Iterable[str]]]) -> list[Blob]:
+    """Check every file first, then keep them all: when one is refused, none is kept.
+
+    Each item is ``(content, allowed types)``. The ``FileRejected`` raised carries the
+    index of the refused item in ``details["index"]``.
+    """
+    with contextlib.ExitStack() as stack:
+        checked = []
+        for index, (source, allowed) in enumerate(items):
+            try:
+                checked.append(stack.enter_context(check_file(source, allowed=allowed)))
+            except FileRejected as exc:
+                exc.details.setdefault("index", index)
+                raise
+        return [c.keep() for c in checked]
+
+
+@contextlib.contextmanager
+def check_file(
+    source: IO[bytes] | bytes,
+    *,
+    allowed: Iterable[str] = MAIN_TYPES,
+    max_bytes: int | None = None,
+) -> Iterator[CheckedFile]:
+    """Copy a file to the scratch folder and check it, without keeping it.
+
+    Raises ``FileRejected`` when the file is empty, too large, of a type not in ``allowed``
+    (decided by content) or unreadable; the scratch copy is removed when the block ends,
+    unless ``CheckedFile.keep`` moved it into the store.
     """
     limit = max_bytes if max_bytes is not None else int(settings.SARABAN_MAX_FILE_BYTES)
     stream: IO[bytes] = io.BytesIO(source) if isinstance(source, bytes) else source
@@ -128,16 +186,8 @@ def store_file(
             )
         if content_type == PDF:
             _check_pdf(tmp)
-        sha = digest.hexdigest()
-        final = blob_path(sha)
-        if not final.exists():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, final)
-        blob, _ = Blob.objects.get_or_create(
-            sha256=sha, defaults={"size": size, "content_type": content_type}
-        )
-        return blob
+        yield CheckedFile(tmp=tmp, sha256=digest.hexdigest(), size=size,
+                          content_type=content_type)
     finally:
         tmp.unlink(missing_ok=True)
 

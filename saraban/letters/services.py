@@ -135,22 +135,24 @@ def _check_registry(actor: Actor, registry: Registry) -> None:
 def _store_uploads(
     main: Upload | None, attachments: Sequence[Upload]
 ) -> list[tuple[str, str, Blob]]:
-    stored: list[tuple[str, str, Blob]] = []
-    if main is not None:
-        try:
-            stored.append((FileRole.MAIN, main.filename, files.store_file(main.content)))
-        except FileRejected as exc:
+    """Keep the letter's files; every one is checked before any is kept, so a refused
+    attachment leaves no main file behind."""
+    uploads = [(FileRole.MAIN, main)] if main is not None else []
+    uploads += [(FileRole.ATTACHMENT, item) for item in attachments]
+    try:
+        blobs = files.store_files([
+            (u.content, files.MAIN_TYPES if role == FileRole.MAIN else files.ATTACHMENT_TYPES)
+            for role, u in uploads
+        ])
+    except FileRejected as exc:
+        role, refused = uploads[int(exc.details.pop("index", 0))]
+        if role == FileRole.MAIN:
             exc.field = exc.field or "main_file"
-            raise
-    for item in attachments:
-        try:
-            blob = files.store_file(item.content, allowed=files.ATTACHMENT_TYPES)
-        except FileRejected as exc:
+        else:
             exc.field = exc.field or "attachments"
-            exc.details.setdefault("filename", item.filename)
-            raise
-        stored.append((FileRole.ATTACHMENT, item.filename, blob))
-    return stored
+            exc.details.setdefault("filename", refused.filename)
+        raise
+    return [(role, u.filename, blob) for (role, u), blob in zip(uploads, blobs, strict=True)]
 
 
 def _create_letter(
