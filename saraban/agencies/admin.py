@@ -16,12 +16,13 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 
 from saraban.core.audit import audit_record
 
 from .actors import Actor
 from .models import ActingAssignment, Agency, Person, Position, Role, RoleGrant
+from .security import password_reset_by_admin
 from .services import agency_create
 
 __all__ = ["TenantScopedAdmin", "admin_tenant_ids"]
@@ -175,7 +176,8 @@ class AgencyAdmin(TenantScopedAdmin):
     list_filter = ("kind", "is_tenant")
     search_fields = ("name_th", "name_en", "letter_code", "office_code")
     fields = ("parent", "kind", "name_th", "name_en", "short_name_th", "letter_code",
-              "office_code", "address", "phone", "email", "thai_digits", "is_active")
+              "office_code", "address", "phone", "email", "thai_digits", "require_two_factor",
+              "is_active")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("parent", "kind") if obj is not None else ()
@@ -213,8 +215,8 @@ class PersonAdmin(TenantScopedAdmin, UserAdmin):  # type: ignore[type-arg]
         (None, {"fields": ("username", "password")}),
         ("ข้อมูลบุคคล", {"fields": ("title_th", "full_name_th", "first_name", "last_name",
                                      "email", "agency")}),
-        ("สิทธิ์", {"fields": ("is_active", "is_staff", "is_superuser", "groups",
-                               "user_permissions")}),
+        ("สิทธิ์", {"fields": ("is_active", "must_change_password", "is_staff", "is_superuser",
+                               "groups", "user_permissions")}),
         ("วันที่", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
@@ -228,6 +230,21 @@ class PersonAdmin(TenantScopedAdmin, UserAdmin):  # type: ignore[type-arg]
         if admin_tenant_ids(request) is not None:
             qs = qs.filter(is_superuser=False)
         return qs
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm[Any], change: bool
+                   ) -> None:
+        if not change and obj.has_usable_password():
+            obj.must_change_password = True  # the admin chose it: changed at first sign-in
+        super().save_model(request, obj, form, change)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""
+                             ) -> HttpResponse:
+        response: HttpResponse = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            person = self.get_object(request, id)
+            if person is not None:
+                password_reset_by_admin(actor=Actor(person=_person(request)), person=person)
+        return response
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
                  **kwargs: Any) -> Any:

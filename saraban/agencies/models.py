@@ -77,6 +77,12 @@ class Agency(models.Model):
         help_text="The agency's address in the exchange directory, unique across all nodes.",
     )
     thai_digits = models.BooleanField("ใช้เลขไทย", default=False)
+    require_two_factor = models.BooleanField(
+        "บังคับยืนยันตัวตนสองขั้นตอนสำหรับผู้บริหาร/ผู้ลงนามและผู้ดูแลระบบ",
+        default=False,
+        help_text="People holding the executive or agency-admin role in this agency must enrol "
+        "a TOTP authenticator before they can work.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -121,6 +127,12 @@ class Person(AbstractUser):
         related_name="people",
         help_text="The tenant agency this person belongs to.",
     )
+    must_change_password = models.BooleanField(
+        "ต้องเปลี่ยนรหัสผ่านเมื่อเข้าสู่ระบบครั้งถัดไป",
+        default=False,
+        help_text="Set for a password someone else chose (onboarding, an admin's reset).",
+    )
+    password_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "บุคลากร"
@@ -200,3 +212,24 @@ class ActingAssignment(models.Model):
 
     def is_active_on(self, day: dt.date) -> bool:
         return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+class SignInSession(models.Model):
+    """A signed-in web session of a person, listed on their account security page.
+
+    The Django session holds the sign-in itself; this row says where and when it is used, so
+    the person can see it and end it (``saraban.agencies.security.session_revoke``).
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="sign_in_sessions")
+    session_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.ip or '-'} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -232,6 +232,8 @@ def _make_person(spec: PersonSpec, *, agency: Agency, is_staff: bool = False) ->
     )
     if spec.password:
         person.set_password(spec.password)
+        # Someone else chose it (or it was generated): the person changes it at first sign-in.
+        person.must_change_password = True
     else:
         person.set_unusable_password()
     person.save()

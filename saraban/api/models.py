@@ -1,4 +1,4 @@
-"""API tokens and the failed-login counter behind token throttling.
+"""API tokens of the people (failed logins are counted by ``saraban.agencies.throttle``).
 
 A token is shown to its owner once; only its SHA-256 is stored, so a copy of the database
 does not give anyone a working token.
@@ -16,6 +16,7 @@ class ApiToken(models.Model):
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="api_tokens")
     token_hash = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -26,12 +27,3 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.person} · {self.token_hash[:8]}…"
 
-
-class LoginFailure(models.Model):
-    """One failed attempt to get a token for ``username``; counted over a sliding window."""
-
-    username = models.CharField(max_length=150)
-    failed_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["username", "failed_at"], name="api_loginfailure_recent")]

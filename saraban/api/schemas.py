@@ -25,6 +25,8 @@ class ErrorOut(Schema):
 class TokenIn(Schema):
     username: str = Field(max_length=150)
     password: str = Field(max_length=4096)
+    otp: str = Field(default="", max_length=16, description="The TOTP code, for people with 2FA.")
+    name: str = Field(default="", max_length=100, description="A label to recognise the token.")
 
 
 class TokenOut(Schema):

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("saraban.web.urls_drafts")),
     path("", include("saraban.web.urls_search")),
     path("", include("saraban.web.urls_intake")),
+    path("", include("saraban.web.urls_account")),
 ]
