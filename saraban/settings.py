@@ -95,6 +95,9 @@ INSTALLED_APPS = [
     "saraban.routing",
     "saraban.api",
     "saraban.web",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -105,10 +108,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "saraban.web.middleware_account.AccountSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a refused login (too many failures) into the 429 answer of its interface.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "saraban.urls"
@@ -154,10 +161,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Login throttling: this many failures for one username (or one address) within the window
-# locks further attempts until the window has passed.
+# Login throttling (django-axes, one mechanism for the web, the API and the admin; see
+# saraban.agencies.throttle): this many failures for one username from one address lock that
+# pair; this many for a username from any address lock the username; this many from one
+# address lock it for every username not signed in from there before. A lock lasts the
+# window after the last failure.
 SARABAN_LOGIN_MAX_FAILURES = int(os.environ.get("SARABAN_LOGIN_MAX_FAILURES", "5"))
+SARABAN_LOGIN_USER_MAX_FAILURES = int(os.environ.get("SARABAN_LOGIN_USER_MAX_FAILURES", "20"))
+SARABAN_LOGIN_ADDRESS_MAX_FAILURES = int(
+    os.environ.get("SARABAN_LOGIN_ADDRESS_MAX_FAILURES", "50")
+)
 SARABAN_LOGIN_WINDOW_SECONDS = int(os.environ.get("SARABAN_LOGIN_WINDOW_SECONDS", "900"))
+AUTHENTICATION_BACKENDS = [
+    "saraban.agencies.throttle.ThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "saraban.agencies.throttle.ThrottleHandler"
+AXES_FAILURE_LIMIT = "saraban.agencies.throttle.failure_limit"
+AXES_COOLOFF_TIME = "saraban.agencies.throttle.cool_off"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "saraban.agencies.throttle.attempted_username"
+AXES_LOCKOUT_CALLABLE = "saraban.agencies.throttle.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# API tokens expire after this many days (0: never); a person can revoke them earlier.
+SARABAN_API_TOKEN_DAYS = int(os.environ.get("SARABAN_API_TOKEN_DAYS", "90"))
+# The issuer shown in authenticator apps next to the account (TOTP two-factor sign-in).
+OTP_TOTP_ISSUER = os.environ.get("SARABAN_OTP_ISSUER", "Saraban")
 
 LANGUAGE_CODE = "th"
 LANGUAGES = [("th", "ไทย"), ("en", "English")]
