@@ -335,6 +335,10 @@ def evidence_issue(
             added_by=actor.person,
             added_at=now,
         )
+        # Its seal is verified by the worker, so the letter page only reads the verdict.
+        from saraban.signatures.tasks import check_letter_signatures
+
+        check_letter_signatures.enqueue(letter.pk)
         doc = IssuedDocument.objects.create(
             tenant=tenant,
             registry=registry,

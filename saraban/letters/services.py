@@ -272,12 +272,10 @@ def _check_signatures(letter: Letter, actor: Actor, stored: list[tuple[str, str,
 
 
 def _enqueue_after_registration(entry: RegisterEntry) -> None:
-    from .tasks import make_receipt_stamp
+    """The receipt-stamped copy is made by the worker (never by the page that shows it)."""
+    from .stamping import stamps_enqueue
 
-    if entry.letter.files.filter(
-        role=FileRole.MAIN, replaced_at__isnull=True, blob__content_type=files.PDF
-    ).exists():
-        make_receipt_stamp.enqueue(entry.pk)
+    stamps_enqueue(entries=[entry])
 
 
 def letter_register_incoming(

@@ -1,8 +1,18 @@
-"""The receipt-stamped copy of a registered letter's PDF, kept beside the original."""
+"""The receipt-stamped copy of a registered letter's PDF, kept beside the original.
+
+The copy is made by the worker, never by a page: an action that makes a stamp necessary
+(registering an incoming letter, registering it again in a unit, an endorsement, a corrected
+main file) calls ``stamps_enqueue`` inside its transaction, and the job ``make_receipt_stamp``
+(``saraban.letters.tasks``) calls ``stamped_copy``. Pages read ``stamped_copy_state``: the
+copy if it is ready, "being made" if not, or "none" when the letter has no PDF to stamp.
+"""
 
 from __future__ import annotations
 
+import enum
 import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -10,34 +20,104 @@ from django.db import transaction
 from saraban.core.thai import Digits, bangkok, thai_date, with_digits
 
 from . import files
-from .models import DerivedFile, FileRole, RegisterEntry
+from .models import INCOMING_SERIES, DerivedFile, FileRole, LetterFile, RegisterEntry
 
 if TYPE_CHECKING:
     from .endorsement_page import EndorsementLine
+    from .models import Letter
 
 
-def stamped_copy(entry: RegisterEntry) -> DerivedFile | None:
-    """The stamped copy of the entry's main PDF, made once and then reused.
+class StampState(enum.StrEnum):
+    READY = "ready"
+    PENDING = "pending"  # the worker has not made this version yet
+    NONE = "none"  # no main PDF, or not an incoming register entry
 
-    ``None`` when the letter has no main PDF (paper only, or an image scan).
-    """
-    main = (
+
+@dataclass(frozen=True, slots=True)
+class StampedCopy:
+    state: StampState
+    derived: DerivedFile | None = None
+
+
+def _main_pdf(entry: RegisterEntry) -> LetterFile | None:
+    return (
         entry.letter.files.filter(
             role=FileRole.MAIN, replaced_at__isnull=True, blob__content_type=files.PDF
         )
         .select_related("blob")
         .first()
     )
+
+
+def _purpose(lines: list[EndorsementLine]) -> str:
+    """The copy is remade when an endorsement is added: its purpose names what it carries."""
+    if not lines:
+        return "receipt_stamp"
+    return "stamp+" + hashlib.sha256(repr(lines).encode()).hexdigest()[:20]
+
+
+def _digits(entry: RegisterEntry) -> Digits:
+    return "thai" if entry.series.registry.tenant.thai_digits else "arabic"
+
+
+def stamped_copy_state(entry: RegisterEntry) -> StampedCopy:
+    """The current stamped copy of an incoming entry, if the worker has made it (reads only)."""
+    if entry.series.kind not in INCOMING_SERIES:
+        return StampedCopy(StampState.NONE)
+    main = _main_pdf(entry)
+    if main is None:
+        return StampedCopy(StampState.NONE)
+    purpose = _purpose(_endorsements(entry, _digits(entry)))
+    found = (
+        DerivedFile.objects.filter(entry=entry, source=main.blob, purpose=purpose)
+        .select_related("blob")
+        .first()
+    )
+    if found is None:
+        return StampedCopy(StampState.PENDING)
+    return StampedCopy(StampState.READY, found)
+
+
+def stamps_enqueue(*, letter: Letter | None = None,
+                   entries: Iterable[RegisterEntry] = ()) -> int:
+    """Queue the stamped copy of each incoming entry (given, or all of ``letter``'s) whose
+    letter has a main PDF. Call inside the action's transaction: the job commits with it.
+    Returns how many jobs were queued."""
+    from .tasks import make_receipt_stamp
+
+    chosen = list(entries)
+    if letter is not None:
+        chosen += list(letter.entries.filter(series__kind__in=INCOMING_SERIES))
+    wanted = [e for e in chosen if e.series.kind in INCOMING_SERIES]
+    if not wanted:
+        return 0
+    letter_ids = {e.letter_id for e in wanted}
+    with_pdf = set(
+        LetterFile.objects.filter(
+            letter_id__in=letter_ids, role=FileRole.MAIN, replaced_at__isnull=True,
+            blob__content_type=files.PDF,
+        ).values_list("letter_id", flat=True)
+    )
+    queued = 0
+    for entry in wanted:
+        if entry.letter_id in with_pdf:
+            make_receipt_stamp.enqueue(entry.pk)
+            queued += 1
+    return queued
+
+
+def stamped_copy(entry: RegisterEntry) -> DerivedFile | None:
+    """Make (once) and return the stamped copy of the entry's main PDF: the worker's job.
+
+    ``None`` when the letter has no main PDF (paper only, or an image scan).
+    """
+    main = _main_pdf(entry)
     if main is None:
         return None
     registry = entry.series.registry
-    digits: Digits = "thai" if registry.tenant.thai_digits else "arabic"
+    digits = _digits(entry)
     lines = _endorsements(entry, digits)
-    # The copy is remade when an endorsement is added: its purpose names what it carries.
-    purpose = "receipt_stamp"
-    if lines:
-        key = hashlib.sha256(repr(lines).encode()).hexdigest()[:20]
-        purpose = f"stamp+{key}"
+    purpose = _purpose(lines)
     existing = DerivedFile.objects.filter(entry=entry, source=main.blob, purpose=purpose)
     found = existing.select_related("blob").first()
     if found is not None:

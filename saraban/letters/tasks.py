@@ -10,7 +10,8 @@ from .stamping import stamped_copy
 
 @task()
 def make_receipt_stamp(entry_id: int) -> str | None:
-    """Make the receipt-stamped copy of a newly registered letter's PDF."""
+    """Make the receipt-stamped copy of a registered letter's PDF (queued by the actions that
+    make a stamp necessary: registration, registration in a unit, an endorsement)."""
     entry = RegisterEntry.objects.select_related("series__registry__tenant", "letter").get(
         pk=entry_id
     )

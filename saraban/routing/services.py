@@ -26,6 +26,7 @@ from saraban.letters.models import (
     SeriesKind,
     Urgency,
 )
+from saraban.letters.stamping import stamps_enqueue
 
 from .deadlines import due_for
 from .models import (
@@ -104,6 +105,8 @@ def routing_endorse(*, actor: Actor, letter: Letter, text: str) -> Endorsement:
             acting_kind=actor.acting_kind, created_at=timezone.now(),
         )
         _audit(actor, letter, "routing_endorse", text=endorsement.text)
+        # The stamped copy carries the endorsements: the worker makes the new version.
+        stamps_enqueue(letter=letter)
     return endorsement
 
 
@@ -250,6 +253,7 @@ def routing_register_in_unit(*, actor: Actor, assignment: Assignment) -> Registe
         locked.save(update_fields=["unit_entry"])
         _audit(actor, locked.letter, "letter_register_in_unit", registry=registry.name_th,
                number=entry.formatted, year=entry.year_be)
+        stamps_enqueue(entries=[entry])
     return entry
 
 

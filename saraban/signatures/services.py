@@ -39,6 +39,7 @@ __all__ = [
     "identity_add_pkcs12",
     "identity_for",
     "letter_checks",
+    "letter_checks_missing",
     "seal_for",
     "trust_root_add",
 ]
@@ -411,23 +412,49 @@ def check_letter_files(letter: Letter, *, actor: Actor | None = None) -> list[Si
 
 
 def letter_checks(letter: Letter) -> dict[str, SignatureCheck]:
-    """The stored verdict of each current file of a letter, by SHA-256; missing ones are
-    checked now (files stored before verification existed)."""
+    """The stored verdict of each current file of a letter, by SHA-256 (reads only).
+
+    A file without a stored verdict (stored before verification existed, or whose check job
+    has not run yet) gets an unsaved ``unchecked`` placeholder: pages never verify or write.
+    The job ``saraban.signatures.tasks.check_letter_signatures`` stores the missing ones.
+    """
     from saraban.letters.models import LetterFile
 
-    blob_ids = list(
+    current = list(
         LetterFile.objects.filter(letter=letter, replaced_at__isnull=True)
-        .values_list("blob_id", flat=True)
+        .values_list("blob_id", "blob__created_at")
     )
     found = {
         c.blob_id: c
-        for c in SignatureCheck.objects.filter(blob_id__in=blob_ids, tenant_id=letter.tenant_id)
+        for c in SignatureCheck.objects.filter(
+            blob_id__in=[b for b, _at in current], tenant_id=letter.tenant_id
+        )
     }
-    missing = [b for b in dict.fromkeys(blob_ids) if b not in found]
-    if missing:
-        from saraban.letters.models import Blob
-
-        tenant = Agency.objects.get(pk=letter.tenant_id)
-        for blob in Blob.objects.filter(sha256__in=missing):
-            found[blob.sha256] = check_file(blob, tenant=tenant)
+    for blob_id, stored_at in current:
+        if blob_id not in found:
+            found[blob_id] = SignatureCheck(
+                blob_id=blob_id, tenant_id=letter.tenant_id, checked_at=stored_at,
+                status=UNCHECKED, label_th="ยังไม่ได้ตรวจลายมือชื่อ (รอระบบตรวจ)", signatures=[],
+            )
     return found
+
+
+#: The status of a placeholder verdict: the file has not been verified yet.
+UNCHECKED = "unchecked"
+
+
+def letter_checks_missing(letter: Letter, *, actor: Actor | None = None) -> list[SignatureCheck]:
+    """Verify and store the verdicts a letter's current files do not have yet (a job)."""
+    from saraban.letters.models import Blob, LetterFile
+
+    blob_ids = set(
+        LetterFile.objects.filter(letter=letter, replaced_at__isnull=True)
+        .values_list("blob_id", flat=True)
+    )
+    have = set(SignatureCheck.objects.filter(blob_id__in=blob_ids, tenant_id=letter.tenant_id)
+               .values_list("blob_id", flat=True))
+    if not blob_ids - have:
+        return []
+    tenant = Agency.objects.get(pk=letter.tenant_id)
+    return [check_file(blob, tenant=tenant, actor=actor)
+            for blob in Blob.objects.filter(sha256__in=blob_ids - have).order_by("sha256")]

@@ -4,6 +4,8 @@
 
 Shown on the letter page (after ``access_letter``). The verdicts of all the letter's files are
 read in one query, the first time the tag runs for that letter, and kept on the letter object.
+The tag only reads stored verdicts (a file not verified yet shows "ยังไม่ได้ตรวจ"); the
+verification itself runs in the action that stores the file, or in the worker.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ LOOKS: dict[str, tuple[str, str]] = {
     "invalid": ("bad", "ลายมือชื่อไม่ถูกต้อง"),
     "unsigned": ("none", "ไม่มีลายมือชื่ออิเล็กทรอนิกส์"),
     "unreadable": ("none", "ตรวจลายมือชื่อไม่ได้"),
+    "unchecked": ("none", "ยังไม่ได้ตรวจลายมือชื่อ"),
 }
 
 

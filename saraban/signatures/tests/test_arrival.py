@@ -17,9 +17,11 @@ from saraban.letters.services import (
     letter_register_incoming,
     letter_register_outgoing,
 )
+from saraban.letters.tests.jobs import run_queued_jobs
 from saraban.signatures.models import SignatureCheck
 from saraban.signatures.pades import sign_pdf
 from saraban.signatures.services import letter_checks
+from saraban.signatures.tasks import check_letter_signatures
 from saraban.signatures.testing import TEST_PASSPHRASE, append_unsigned_update
 
 from .test_pades import letter_pdf
@@ -73,11 +75,16 @@ def test_a_correction_checks_the_new_file(org, director_identity, no_tsa):
     assert [c.status for c in checks.values()] == ["valid"]
 
 
-def test_files_from_before_verification_are_checked_when_first_shown(org, director_identity,
-                                                                     no_tsa):
+def test_files_from_before_verification_are_checked_by_the_worker_not_the_page(
+        org, director_identity, no_tsa):
     signed = sign_pdf(letter_pdf(), director_identity, secret=TEST_PASSPHRASE)
     entry = register_incoming(org, signed)
     SignatureCheck.objects.all().delete()
+    checks = letter_checks(entry.letter)
+    assert [c.status for c in checks.values()] == ["unchecked"]
+    assert not SignatureCheck.objects.exists()  # reading the verdicts wrote nothing
+    check_letter_signatures.enqueue(entry.letter_id)
+    assert run_queued_jobs(ending="check_letter_signatures") == 1
     checks = letter_checks(entry.letter)
     assert [c.status for c in checks.values()] == ["valid"]
 

@@ -21,6 +21,7 @@ from saraban.letters.services import (
     letter_register_incoming,
     letter_register_outgoing,
 )
+from saraban.letters.tests.jobs import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -361,10 +362,16 @@ def test_file_of_another_letter_is_not_found(client, org):
     assert client.get(url).status_code == 404
 
 
-def test_stamped_copy_is_a_pdf_made_on_demand(client, org):
+def test_stamped_copy_is_a_pdf_made_by_the_worker(client, org):
     entry = receive(org, main_file=Upload("scan.pdf", tiny_pdf()))
     client.force_login(org.clerk)
-    response = client.get(reverse("web:letter_stamped", args=[entry.letter_id, entry.pk]))
+    url = reverse("web:letter_stamped", args=[entry.letter_id, entry.pk])
+    waiting = client.get(url)
+    assert waiting.status_code == 202
+    assert "กำลังจัดทำสำเนาประทับตรา" in waiting.content.decode()
+    assert entry.derived.count() == 0  # the page made nothing
+    assert run_queued_jobs(ending="make_receipt_stamp") == 1
+    response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert b"".join(response.streaming_content).startswith(b"%PDF-")

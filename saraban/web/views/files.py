@@ -1,15 +1,21 @@
-"""A letter's files and its receipt-stamped copy, streamed only after ``access_letter``."""
+"""A letter's files and its receipt-stamped copy, streamed only after ``access_letter``.
+
+Both only read: the stamped copy is made by the worker (``saraban.letters.stamping``); until
+it is ready the page says so (status 202) and nothing is queued or written here.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from saraban.core.errors import NotFound
 from saraban.letters.access import access_letter
 from saraban.letters.files import open_blob
 from saraban.letters.models import LetterFile, RegisterEntry
-from saraban.letters.stamping import stamped_copy
+from saraban.letters.stamping import StampState, stamped_copy_state
 
 from .browse import not_found, person_of
 
@@ -22,6 +28,7 @@ def _private(response: FileResponse) -> FileResponse:
 
 
 @login_required
+@require_GET
 def letter_file(request: HttpRequest, letter_id: int, file_id: int) -> HttpResponseBase:
     """One file of a letter, shown inline (the browser previews PDFs and images)."""
     try:
@@ -41,8 +48,10 @@ def letter_file(request: HttpRequest, letter_id: int, file_id: int) -> HttpRespo
 
 
 @login_required
+@require_GET
 def letter_stamped(request: HttpRequest, letter_id: int, entry_id: int) -> HttpResponseBase:
-    """The receipt-stamped copy of the letter's PDF for one register entry (made if missing)."""
+    """The receipt-stamped copy of the letter's PDF for one register entry, once the worker
+    has made it; until then a page that says it is being made (and refreshes itself)."""
     try:
         letter = access_letter(person_of(request), letter_id)
     except NotFound:
@@ -54,11 +63,14 @@ def letter_stamped(request: HttpRequest, letter_id: int, entry_id: int) -> HttpR
     )
     if entry is None:
         return not_found(request, NO_FILE)
-    derived = stamped_copy(entry)
-    if derived is None:
+    copy = stamped_copy_state(entry)
+    if copy.state == StampState.NONE:
         return not_found(request, "หนังสือนี้ไม่มีไฟล์ PDF สำหรับประทับตรารับ")
+    if copy.derived is None:
+        return render(request, "web/letters/stamp_pending.html",
+                      {"letter": letter, "entry": entry}, status=202)
     response = FileResponse(
-        open_blob(derived.blob),
+        open_blob(copy.derived.blob),
         content_type="application/pdf",
         as_attachment=False,
         filename=f"stamped-{entry.year_be}-{entry.number}.pdf",

@@ -18,33 +18,29 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import (
-    BigIntegerField,
     BooleanField,
     Case,
     Count,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from saraban.agencies.actors import Actor, resolve_actor
-from saraban.agencies.models import Agency, Person, Position, Role, RoleGrant
+from saraban.agencies.models import Agency, Person, Position
 from saraban.core.errors import NotFound, SarabanError
-from saraban.letters.access import access_letter, scope_unit_ids, visible_letters
+from saraban.letters.access import access_letter, visible_letters
 from saraban.letters.models import Direction, Letter, Urgency
 from saraban.routing.models import OPEN_STATES, Assignment, Purpose
 from saraban.routing.reminders import overdue_q
+from saraban.routing.selectors import desk_rows, pending_in_agency, sent_rows, unit_rows
 from saraban.routing.services import (
     COMMON_PHRASES,
     Target,
-    desk,
     held_filter,
     routing_acknowledge,
     routing_assign,
@@ -447,8 +443,7 @@ def _urgency_counts(qs: QuerySet[Assignment]) -> tuple[list[dict[str, Any]], int
 @login_required
 @require_GET
 def my_desk(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
-    held = desk(person)
+    held = desk_rows(person_of(request))
     by_urgency, late = _urgency_counts(held)
     return _list(request, held, title="โต๊ะทำงานของฉัน", by_urgency=by_urgency,
                  late_total=late, show_from=True)
@@ -457,53 +452,26 @@ def my_desk(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def my_unit(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
-    qs = Assignment.objects.filter(to_unit__in=scope_unit_ids(person), state__in=OPEN_STATES)
+    qs = unit_rows(person_of(request))
     by_urgency, late = _urgency_counts(qs)
-    return _list(request, qs.order_by("-letter__urgency", "due_at", "created_at"),
-                 title="หน่วยงานของฉัน", by_urgency=by_urgency, late_total=late,
+    return _list(request, qs, title="หน่วยงานของฉัน", by_urgency=by_urgency, late_total=late,
                  show_from=True)
 
 
 @login_required
 @require_GET
 def my_sent(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
-    qs = Assignment.objects.filter(from_person=person)
-    return _list(request, qs.order_by("-created_at", "-pk"), title="หนังสือที่ส่ง",
+    return _list(request, sent_rows(person_of(request)), title="หนังสือที่ส่ง",
                  show_state=True)
-
-
-def executive_tenants(person: Person) -> list[int]:
-    """Agencies where this person is an executive (by grant) or holds a head position."""
-    granted = RoleGrant.objects.filter(person=person, role=Role.EXECUTIVE).values_list(
-        "unit__tenant_id", "unit_id")
-    heads = Position.objects.filter(holder=person, is_head=True).values_list(
-        "unit__tenant_id", "unit_id")
-    return sorted({t or u for t, u in [*granted, *heads]})
 
 
 @login_required
 @require_GET
 def pending_agency(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
-    tenants = executive_tenants(person)
-    if not tenants:
+    """Counts per unit for the executive's agencies; rows only of letters they may read."""
+    pending = pending_in_agency(person_of(request))
+    if pending is None:
         return render(request, "web/routing/forbidden.html",
                       {"message": "เฉพาะผู้บริหารหรือหัวหน้าหน่วยงาน"}, status=403)
-    qs = Assignment.objects.filter(tenant_id__in=tenants, state__in=OPEN_STATES)
-    person_unit = Subquery(Position.objects.filter(holder=OuterRef("to_person"))
-                           .order_by("pk").values("unit_id")[:1])
-    groups = list(
-        qs.order_by().annotate(group=Coalesce("to_unit_id", "to_position__unit_id", person_unit,
-                                 output_field=BigIntegerField()))
-        .values("group").annotate(n=Count("pk"), late=Count("pk", filter=overdue_q()))
-        .order_by("-n")
-    )
-    ids = [g["group"] for g in groups if g["group"]]
-    names: dict[int, str] = dict(Agency.objects.filter(pk__in=ids).values_list("pk", "name_th"))
-    units = [{"name": names.get(g["group"] or 0, "ไม่ระบุหน่วยงาน"), "count": g["n"],
-              "late": g["late"]} for g in groups]
-    return _list(request, qs.order_by("-letter__urgency", "due_at", "created_at"),
-                 title="ค้างในส่วนราชการ", units=units, show_from=True,
-                 late_total=sum(u["late"] for u in units))
+    return _list(request, pending.rows, title="ค้างในส่วนราชการ", units=pending.units,
+                 show_from=True, late_total=pending.late_total)
