@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import time_machine
 from django.utils import timezone
 
 from saraban.api.auth import hash_token
@@ -90,17 +91,21 @@ def test_token_stops_working_when_person_is_deactivated(api, org):
 def test_expired_token_is_refused(api, org):
     headers = api.as_user("clerk")
     ApiToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    assert api.get(f"{API}/registries", headers=headers).status_code == 401
+    response = api.get(f"{API}/registries", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_expired"
 
 
 def test_token_requests_are_locked_after_repeated_failures(api, org, settings):
     settings.SARABAN_LOGIN_MAX_FAILURES = 3
+    codes = []
     for _ in range(3):
         response = api.post(
             f"{API}/auth/token", {"username": "clerk", "password": "wrong"},
             content_type="application/json",
         )
-        assert response.status_code == 401
+        codes.append(response.status_code)
+    assert codes == [401, 401, 429]
     response = api.post(
         f"{API}/auth/token", {"username": "clerk", "password": "saraban-demo"},
         content_type="application/json",
@@ -108,20 +113,33 @@ def test_token_requests_are_locked_after_repeated_failures(api, org, settings):
     assert response.status_code == 429
     assert response.json()["code"] == "login_locked"
     assert not ApiToken.objects.exists()
-    # Another username is not affected.
+    # Another username from the same address is not affected.
     assert api.token("director")
 
 
 def test_failures_outside_the_window_do_not_count(api, org, settings):
     settings.SARABAN_LOGIN_MAX_FAILURES = 2
     settings.SARABAN_LOGIN_WINDOW_SECONDS = 60
-    from saraban.api.models import LoginFailure
-
-    old = timezone.now() - dt.timedelta(seconds=120)
-    LoginFailure.objects.bulk_create(
-        [LoginFailure(username="clerk", failed_at=old) for _ in range(5)]
-    )
+    with time_machine.travel(timezone.now() - dt.timedelta(seconds=120), tick=False):
+        for _ in range(2):
+            api.post(f"{API}/auth/token", {"username": "clerk", "password": "wrong"},
+                     content_type="application/json")
     assert api.token("clerk")
+
+
+def test_token_expires_after_the_default_lifetime(api, org, settings):
+    settings.SARABAN_API_TOKEN_DAYS = 90
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        headers = api.as_user("clerk")
+    stored = ApiToken.objects.get()
+    assert stored.expires_at == start + dt.timedelta(days=90)
+    with time_machine.travel(start + dt.timedelta(days=89), tick=False):
+        assert api.get(f"{API}/registries", headers=headers).status_code == 200
+    with time_machine.travel(start + dt.timedelta(days=90, seconds=1), tick=False):
+        response = api.get(f"{API}/registries", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_expired"
 
 
 def test_token_body_must_be_valid(api, org):
