@@ -26,6 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from django.conf import settings
+
+from saraban.core.sandbox import limit_command
+
 __all__ = ["header_text", "read_shapes"]
 
 log = logging.getLogger(__name__)
@@ -222,6 +226,12 @@ def _templates() -> tuple[tuple[str, _Shape, float], ...]:
     return tuple((g, s, s.h / tall) for g, s in zip(_GLYPHS, shapes, strict=True))
 
 
+def _limited(command: list[str]) -> list[str]:
+    """Poppler and Tesseract on a scan's pages, under the memory and CPU limits of OCR."""
+    memory = int(getattr(settings, "SARABAN_OCR_MEMORY_BYTES", 1024 * 1024 * 1024))
+    return limit_command(command, memory=memory, cpu=300)
+
+
 def _rasterise(pdf: bytes, *, crop: tuple[int, int] | None = None) -> Gray:
     with tempfile.TemporaryDirectory(prefix="saraban-digits-") as tmp:
         source = Path(tmp) / "in.pdf"
@@ -230,7 +240,7 @@ def _rasterise(pdf: bytes, *, crop: tuple[int, int] | None = None) -> Gray:
         if crop is not None:
             command += ["-x", "0", "-y", "0", "-W", str(crop[0]), "-H", str(crop[1])]
         subprocess.run(  # noqa: S603
-            [*command, str(source), str(Path(tmp) / "out")],
+            _limited([*command, str(source), str(Path(tmp) / "out")]),
             check=True, capture_output=True, timeout=120,
         )
         return Gray.from_pgm((Path(tmp) / "out.pgm").read_bytes())
@@ -285,7 +295,7 @@ class _Word:
 
 def _tsv_words(image_path: Path, languages: str) -> Iterator[_Word]:
     done = subprocess.run(  # noqa: S603
-        ["tesseract", str(image_path), "stdout", "-l", languages, "tsv"],  # noqa: S607
+        _limited(["tesseract", str(image_path), "stdout", "-l", languages, "tsv"]),
         capture_output=True, timeout=300, check=False,
     )
     if done.returncode != 0:
@@ -369,7 +379,7 @@ def _thai_again(image: Gray, box: tuple[int, int, int, int]) -> str | None:
         path = Path(tmp) / "word.pgm"
         path.write_bytes(b"P5\n%d %d\n255\n" % (x1 - x0, y1 - y0) + rows)
         done = subprocess.run(  # noqa: S603
-            ["tesseract", str(path), "stdout", "-l", "tha", "--psm", "8"],  # noqa: S607
+            _limited(["tesseract", str(path), "stdout", "-l", "tha", "--psm", "8"]),
             capture_output=True, timeout=60, check=False,
         )
     text = done.stdout.decode("utf-8", "replace").strip()

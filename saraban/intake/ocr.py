@@ -5,9 +5,16 @@ them ``run_ocr`` raises ``OcrUnavailable`` and the scan is registered without te
 already carry text (an electronic PDF) are kept as they are (``--skip-text``) and their text
 is taken with pdftotext.
 
+A scan is untrusted: before OCR it is checked again in the sandbox (``files.inspect``: pages,
+declared image pixels, inflated size), and the pages of a PDF must fit ``max_pixels`` at the
+OCR resolution. ocrmypdf then runs with one job, ``--max-image-mpixels``, and under
+``RLIMIT_AS``/``RLIMIT_CPU`` (``sandbox.limit_command``) that its Ghostscript and Tesseract
+inherit, each bounded on its own.
+
 Settings (all optional): ``SARABAN_OCR_COMMAND`` (``ocrmypdf``), ``SARABAN_OCR_LANGUAGES``
 (``tha+eng``), ``SARABAN_OCR_TIMEOUT`` (seconds, 600), ``SARABAN_OCR_IMAGE_DPI`` (300, for
-images that do not say their resolution).
+images that do not say their resolution), ``SARABAN_OCR_MEMORY_BYTES`` (1 GiB for each
+process of ocrmypdf).
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from typing import Final
 
 from django.conf import settings
 
+from saraban.core import sandbox
+from saraban.core.errors import FileRejected
 from saraban.letters import files
 
 __all__ = ["OcrFailed", "OcrResult", "OcrUnavailable", "missing_tools", "run_ocr"]
@@ -67,6 +76,30 @@ def _languages() -> str:
     return str(getattr(settings, "SARABAN_OCR_LANGUAGES", "tha+eng"))
 
 
+def _memory() -> int:
+    return int(getattr(settings, "SARABAN_OCR_MEMORY_BYTES", 1024 * 1024 * 1024))
+
+
+def _dpi() -> int:
+    return int(getattr(settings, "SARABAN_OCR_IMAGE_DPI", 300))
+
+
+def precheck(path: Path, *, content_type: str) -> None:
+    """Refuse a scan that OCR must not open: a bomb, or pages too large to rasterise.
+
+    Raises ``OcrFailed`` with the Thai reason (``files.inspect`` gives the code).
+    """
+    try:
+        facts = files.inspect(path, content_type)
+    except FileRejected as exc:
+        log.warning("OCR refused a scan (%s): %s", exc.code, exc.details)
+        raise OcrFailed(exc.message) from exc
+    area = float(facts.get("largest_page_area", 0))  # square points
+    max_pixels = int(files.file_limits()["max_pixels"])
+    if area * (_dpi() / 72) ** 2 > max_pixels:
+        raise OcrFailed("หน้าเอกสารมีขนาดใหญ่เกินกว่าจะอ่านข้อความจากภาพได้")
+
+
 def missing_tools() -> list[str]:
     """The programs OCR needs that are not on PATH (an empty list: OCR can run)."""
     return [name for name in (_command(), "tesseract") if shutil.which(name) is None]
@@ -84,23 +117,30 @@ def run_ocr(data: bytes, *, content_type: str) -> OcrResult:
     with tempfile.TemporaryDirectory(prefix="saraban-ocr-") as tmp:
         source = Path(tmp) / f"scan{_SUFFIX.get(content_type, '.bin')}"
         source.write_bytes(data)
+        precheck(source, content_type=content_type)
         output = Path(tmp) / "searchable.pdf"
         sidecar = Path(tmp) / "text.txt"
+        max_mpixels = files.file_limits()["max_pixels"] / 1_000_000
         command = [
             _command(), "--plugin", str(PLUGIN), "-l", _languages(),
             "--rotate-pages", "--deskew", "--output-type", "pdf",
-            "--sidecar", str(sidecar), "--quiet",
+            "--sidecar", str(sidecar), "--quiet", "--jobs", "1",
+            "--max-image-mpixels", f"{max_mpixels:g}",
         ]
         if content_type == files.PDF:
             command.append("--skip-text")
         else:
-            dpi = int(getattr(settings, "SARABAN_OCR_IMAGE_DPI", 300))
-            command += ["--image-dpi", str(dpi)]
-        env = {**os.environ, "SARABAN_OCR_LANGUAGES": _languages()}
+            command += ["--image-dpi", str(_dpi())]
+        # Only what ocrmypdf needs: no secret of the node reaches it.
+        env = {key: value for key, value in os.environ.items()
+               if key in ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "TESSDATA_PREFIX")}
+        env["SARABAN_OCR_LANGUAGES"] = _languages()
+        env["OMP_THREAD_LIMIT"] = "1"
+        limited = sandbox.limit_command([*command, str(source), str(output)],
+                                        memory=_memory(), cpu=int(timeout))
         try:
             done = subprocess.run(  # noqa: S603  (our own command line, no shell)
-                [*command, str(source), str(output)],
-                capture_output=True, timeout=timeout, check=False, env=env,
+                limited, capture_output=True, timeout=timeout, check=False, env=env,
             )
         except subprocess.TimeoutExpired as exc:
             raise OcrFailed(

@@ -1,8 +1,11 @@
 """The content-addressed file store.
 
 Each file is kept once, under its SHA-256, and never rewritten. The type is decided by the
-content (magic bytes, and a parse for PDFs), never by the name; a file that is too big, of a
-type not allowed, or unreadable is refused before anything is written.
+content, never by the name: the first bytes name a type, and the file is then read as that
+type in a resource-limited child (``saraban.core.sandbox`` running ``filecheck``): a PDF by
+pypdf, an image by Pillow, an Office or OpenDocument file as a zip and its XML. A file that
+is too big, of a type not allowed, unreadable, or a bomb (it inflates past the limits, holds
+an image of absurd size, nests too deep) is refused before anything is kept.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 
+from saraban.core import sandbox
 from saraban.core.errors import FileRejected
 
 from .models import Blob
@@ -29,6 +33,7 @@ JPEG = "image/jpeg"
 TIFF = "image/tiff"
 ZIP_OFFICE = "application/vnd.openxmlformats-officedocument"
 ODF = "application/vnd.oasis.opendocument"
+ZIP = "application/zip"  # what the first bytes of an Office or OpenDocument file claim
 
 MAIN_TYPES = frozenset({PDF, PNG, JPEG, TIFF})
 ATTACHMENT_TYPES = MAIN_TYPES | {ZIP_OFFICE, ODF}
@@ -40,8 +45,8 @@ TYPE_NAMES_TH = {
 _CHUNK = 1024 * 1024
 
 
-def sniff(head: bytes, path: Path) -> str | None:
-    """The content type of a file from its first bytes (and, for zips, its members)."""
+def sniff(head: bytes) -> str | None:
+    """The content type a file's first bytes claim (a zip is checked further by ``inspect``)."""
     if head.startswith(b"%PDF-"):
         return PDF
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -51,30 +56,33 @@ def sniff(head: bytes, path: Path) -> str | None:
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return TIFF
     if head.startswith(b"PK\x03\x04"):
-        import zipfile
-
-        try:
-            with zipfile.ZipFile(path) as zf:
-                names = set(zf.namelist())
-                if "[Content_Types].xml" in names:
-                    return ZIP_OFFICE
-                if "mimetype" in names and zf.read("mimetype").startswith(ODF.encode()):
-                    return ODF
-        except zipfile.BadZipFile:
-            return None
+        return ZIP  # an Office or an OpenDocument file, or neither: inspect() tells
     return None
 
 
-def _check_pdf(path: Path) -> None:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+def file_limits() -> dict[str, int]:
+    """The limits on what a file may contain (``SARABAN_FILE_LIMITS`` overrides any of them)."""
+    from .filecheck import DEFAULT_LIMITS
 
-    try:
-        reader = PdfReader(str(path), strict=False)
-        if len(reader.pages) < 1:
-            raise FileRejected("ไฟล์ PDF ไม่มีหน้าเอกสาร", code="pdf_empty")
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise FileRejected("ไฟล์ PDF เสียหายหรืออ่านไม่ได้", code="pdf_unreadable") from exc
+    return {**DEFAULT_LIMITS, **dict(getattr(settings, "SARABAN_FILE_LIMITS", {}) or {})}
+
+
+def inspect(path: Path, content_type: str) -> dict[str, Any]:
+    """Read a file of the claimed type in the sandbox; its facts, or ``FileRejected``.
+
+    The answer has ``"type"``: the type decided by content (an Office or an OpenDocument
+    file for a zip).
+    """
+    limits = file_limits()
+    if content_type == PDF:
+        facts = sandbox.run("saraban.letters.filecheck:inspect_pdf", str(path), limits)
+    elif content_type in (PNG, JPEG, TIFF):
+        facts = sandbox.run("saraban.letters.filecheck:inspect_image", str(path),
+                            content_type, limits)
+    else:
+        facts = sandbox.run("saraban.letters.filecheck:inspect_zip", str(path), limits)
+        content_type = facts["type"]
+    return {**facts, "type": content_type}
 
 
 def blob_path(sha256: str) -> Path:
@@ -175,8 +183,10 @@ def check_file(
             raise FileRejected("ไฟล์ว่างเปล่า", code="file_empty")
         with tmp.open("rb") as fh:
             head = fh.read(16)
-        content_type = sniff(head, tmp)
+        content_type = sniff(head)
         allowed_set = frozenset(allowed)
+        if content_type == ZIP and allowed_set & {ZIP_OFFICE, ODF}:
+            content_type = inspect(tmp, content_type)["type"]
         if content_type is None or content_type not in allowed_set:
             names = ", ".join(sorted(TYPE_NAMES_TH[t] for t in allowed_set))
             raise FileRejected(
@@ -184,8 +194,8 @@ def check_file(
                 code="file_type_not_allowed",
                 details={"detected": content_type or "unknown"},
             )
-        if content_type == PDF:
-            _check_pdf(tmp)
+        if content_type in MAIN_TYPES:
+            inspect(tmp, content_type)
         yield CheckedFile(tmp=tmp, sha256=digest.hexdigest(), size=size,
                           content_type=content_type)
     finally:

@@ -6,6 +6,11 @@ it over the first page. The original bytes are only read: a new PDF is returned.
 
 User text reaches Typst only through ``sys.inputs``, never through the source, so nothing a
 caller passes can be interpreted as Typst markup or code.
+
+The PDF came from outside, so pypdf reads and rewrites it in the sandbox
+(``saraban.core.sandbox``): a file pypdf cannot read, or one that would take too much memory
+or time, gives a ``ValidationFailed`` with a Thai message ("cannot stamp this PDF"), never a
+crash of the process that asked.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
@@ -22,7 +28,8 @@ import typst
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
-from saraban.core.errors import ValidationFailed
+from saraban.core import sandbox
+from saraban.core.errors import FileRejected, ValidationFailed
 
 __all__ = ["FONT_DIR", "stamp_pdf"]
 
@@ -80,8 +87,42 @@ def stamp_pdf(
     """Return a copy of ``original`` with the receipt stamp on its first page.
 
     ``date_text`` and ``time_text`` come formatted (e.g. "23 พ.ย. 2569", "14:05 น.").
-    Raises ``ValidationFailed`` (code ``pdf_unreadable``) when pypdf cannot read the file.
+    Raises ``ValidationFailed`` (code ``pdf_unreadable``) when pypdf cannot read the file,
+    and ``FileRejected`` (a ``ValidationFailed``: ``file_bomb``, ``parser_timeout`` …) when
+    reading it goes over the sandbox's limits.
     """
+    texts = {"name": registry_name, "number": number, "date": date_text, "time": time_text}
+    limits = sandbox.limits_from_settings()
+    # The answer is a file: room for the stamped copy (the original, the overlay and fonts).
+    limits = sandbox.Limits(memory=limits.memory, cpu=limits.cpu, wall=limits.wall,
+                            output=max(limits.output, 2 * len(original) + 16 * 1024 * 1024))
+    with tempfile.TemporaryDirectory(prefix="saraban-stamp-") as tmp:
+        source, target = Path(tmp) / "in.pdf", Path(tmp) / "out.pdf"
+        source.write_bytes(original)
+        try:
+            warnings = sandbox.run("saraban.letters.stamp:stamp_file", str(source),
+                                   str(target), texts, limits=limits)
+            for warning in warnings:
+                logger.warning("Typst warned while rendering the receipt stamp: %s", warning)
+        except FileRejected as exc:
+            if exc.code in ("file_unreadable", "file_rejected"):
+                raise ValidationFailed(_UNREADABLE, code="pdf_unreadable") from exc
+            raise
+        return target.read_bytes()
+
+
+def stamp_file(source: str, target: str, texts: dict[str, str]) -> list[str]:
+    """The sandbox's side of ``stamp_pdf``: stamp the PDF at ``source`` into ``target``.
+
+    Returns Typst's warnings, for the caller to log (the child has no log of its own).
+    """
+    warnings: list[str] = []
+    data = _stamp(Path(source).read_bytes(), texts, warnings)
+    Path(target).write_bytes(data)
+    return warnings
+
+
+def _stamp(original: bytes, texts: dict[str, str], warnings: list[str]) -> bytes:
     try:
         reader = PdfReader(io.BytesIO(original))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -100,11 +141,7 @@ def stamp_pdf(
         raise ValidationFailed(_UNREADABLE, code="pdf_unreadable")
 
     shown_w, shown_h = (height, width) if rotation in (90, 270) else (width, height)
-    overlay = _render_overlay(
-        shown_w,
-        shown_h,
-        {"name": registry_name, "number": number, "date": date_text, "time": time_text},
-    )
+    overlay = _render_overlay(shown_w, shown_h, texts, warnings)
     ctm = _overlay_to_page(rotation, left, bottom, width, height)
 
     try:
@@ -118,7 +155,9 @@ def stamp_pdf(
     return out.getvalue()
 
 
-def _render_overlay(width: float, height: float, texts: dict[str, str]) -> PageObject:
+def _render_overlay(
+    width: float, height: float, texts: dict[str, str], warned: list[str]
+) -> PageObject:
     """Typeset the stamp on a transparent page of ``width`` x ``height`` points."""
     inputs = {key: " ".join(value.split()) for key, value in texts.items()}
     inputs["width"] = f"{width:.4f}"
@@ -130,8 +169,7 @@ def _render_overlay(width: float, height: float, texts: dict[str, str]) -> PageO
         sys_inputs=inputs,
         pdf_tags=False,  # the overlay's structure tree would not travel with it
     )
-    for warning in warnings:
-        logger.warning("Typst warned while rendering the receipt stamp: %s", warning.message)
+    warned.extend(str(warning.message) for warning in warnings)
     return PdfReader(io.BytesIO(pdf)).pages[0]
 
 

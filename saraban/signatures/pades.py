@@ -20,17 +20,21 @@ other change makes the file "modified".
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import logging
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
 from django.conf import settings
 from django.utils import timezone
 
-from saraban.core.errors import Conflict, SarabanError, ValidationFailed
+from saraban.core import sandbox
+from saraban.core.errors import Conflict, FileRejected, SarabanError, ValidationFailed
 
 from .errors import ServiceUnavailable
 
@@ -327,9 +331,56 @@ def verify_pdf(pdf: bytes, *, tenant: Agency | None) -> Verdict:
     Revocation is checked from what the file carries; with ``SARABAN_VERIFY_REVOCATION``
     the CRLs and OCSP responders named in the certificates are asked as well (slower, and
     a responder that does not answer is not held against the signature).
+
+    The file came from outside, so pyHanko reads it in the sandbox
+    (``saraban.core.sandbox``); a file that goes over its limits is "unreadable".
     """
     if not looks_like_pdf(pdf):
         return Verdict(status="not_pdf", label_th=_LABELS["not_pdf"])
+    from ._trust import trusted_roots
+
+    roots = [base64.b64encode(cert.dump()).decode() for cert in trusted_roots(tenant)]
+    fetch = bool(getattr(settings, "SARABAN_VERIFY_REVOCATION", False))
+    with tempfile.TemporaryDirectory(prefix="saraban-verify-") as tmp:
+        path = Path(tmp) / "signed.pdf"
+        path.write_bytes(pdf)
+        try:
+            data = sandbox.run("saraban.signatures.pades:verify_file", str(path), roots, fetch)
+        except FileRejected as exc:
+            logger.warning("verify_pdf: refused by the sandbox (%s)", exc.code)
+            return Verdict(status="unreadable", label_th=_LABELS["unreadable"])
+    return _verdict_from(data)
+
+
+def verify_file(path: str, roots: list[str], fetch: bool) -> dict[str, object]:
+    """The sandbox's side of ``verify_pdf``: the verdict on the file at ``path`` as a dict,
+    trusting ``roots`` (base64 DER certificates)."""
+    from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
+    from pyhanko_certvalidator import ValidationContext
+
+    certs = [asn1_x509.Certificate.load(base64.b64decode(r)) for r in roots]
+
+    def vc() -> ValidationContext:  # a fresh context per check: they keep state
+        return ValidationContext(trust_roots=certs, allow_fetching=fetch,
+                                 revocation_mode="soft-fail")
+
+    return _verify(Path(path).read_bytes(), vc).as_dict()
+
+
+def _verdict_from(data: dict[str, object]) -> Verdict:
+    def when(value: object) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+
+    signatures = tuple(
+        SignatureInfo(**{**item, "signing_time": when(item["signing_time"]),
+                         "timestamp_time": when(item["timestamp_time"])})
+        for item in data["signatures"]  # type: ignore[attr-defined]
+    )
+    status: Status = data["status"]  # type: ignore[assignment]
+    return Verdict(status=status, signatures=signatures, label_th=str(data["label_th"]))
+
+
+def _verify(pdf: bytes, vc: Callable[[], ValidationContext]) -> Verdict:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     try:
@@ -343,13 +394,6 @@ def verify_pdf(pdf: bytes, *, tenant: Agency | None) -> Verdict:
         return Verdict(status="unreadable", label_th=_LABELS["unreadable"])
     if not regular:
         return Verdict(status="unsigned", label_th=_LABELS["unsigned"])
-
-    from ._trust import validation_context
-
-    fetch = bool(getattr(settings, "SARABAN_VERIFY_REVOCATION", False))
-
-    def vc() -> ValidationContext:  # a fresh context per check: they keep state
-        return validation_context(tenant, fetch=fetch)
 
     has_dss = _has_validation_data(reader)
     sig_names = {s.field_name for s in regular} | {s.field_name for s in stamps}
