@@ -120,6 +120,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "saraban.urls"
 WSGI_APPLICATION = "saraban.wsgi.application"
+ASGI_APPLICATION = "saraban.asgi.application"  # what `saraban serve` runs
 
 TEMPLATES = [
     {
@@ -211,6 +212,18 @@ SARABAN_FILES_DIR = Path(os.environ.get("SARABAN_FILES_DIR", VAR_DIR / "files"))
 SARABAN_MAX_FILE_BYTES = int(os.environ.get("SARABAN_MAX_FILE_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The web server (`saraban serve`, saraban.core.http_limits): a body larger than its limit is
+# refused with 413 from its headers (or, chunked, as it streams) before anything is stored.
+# Uploads (multipart) may carry a main file and attachments; the exchange endpoint takes
+# envelopes up to SARABAN_EXCHANGE_MAX_BYTES; other bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE.
+SARABAN_MAX_UPLOAD_BYTES = int(
+    os.environ.get("SARABAN_MAX_UPLOAD_BYTES", str(2 * SARABAN_MAX_FILE_BYTES + (1 << 20)))
+)
+# Seconds a client may take to send its request headers, and to send the next part of its
+# body, before it is answered 408 (code request_timeout); views run at once per web process.
+SARABAN_HTTP_HEADER_TIMEOUT = float(os.environ.get("SARABAN_HTTP_HEADER_TIMEOUT", "10"))
+SARABAN_HTTP_BODY_TIMEOUT = float(os.environ.get("SARABAN_HTTP_BODY_TIMEOUT", "30"))
+SARABAN_WEB_THREADS = int(os.environ.get("SARABAN_WEB_THREADS", "8"))
 # Thai digits (๐-๙) in dates and numbers shown in the UI and printouts.
 SARABAN_THAI_DIGITS = _env_bool("SARABAN_THAI_DIGITS", False)
 

@@ -1,5 +1,13 @@
 """``saraban serve``: the web server (gunicorn) and the background worker, together.
 
+The web server is gunicorn with uvicorn workers (:mod:`saraban.core.http_server`) serving
+Django over ASGI (``saraban.asgi``): each connection is a coroutine, so clients that send
+slowly or stall hold no worker; headers must arrive within ``--header-timeout`` seconds and
+each part of a body within ``--body-timeout`` (else 408), idle kept-alive connections are
+closed after ``--keep-alive`` seconds, and bodies over the limit are refused with 413 from
+their headers (:mod:`saraban.core.http_limits`). In production put a reverse proxy in front
+(TLS, its own body size limit; see the README).
+
 Both run as child processes; SIGINT and SIGTERM are passed on to both, and when either one
 ends the other is stopped and ``serve`` exits with the first one's status, so a supervisor
 (systemd, a container runtime, ``make run``) sees the node as one process. Static files are
@@ -43,7 +51,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+        parser.add_argument("--workers", type=int, default=2,
+                            help="web worker processes (each serves many connections)")
+        parser.add_argument("--threads", type=int, default=None,
+                            help="views run at once per worker process "
+                                 "(default SARABAN_WEB_THREADS, 8)")
+        parser.add_argument("--keep-alive", type=int, default=5,
+                            help="seconds an idle kept-alive connection stays open")
+        parser.add_argument("--header-timeout", type=float, default=None,
+                            help="seconds for a request's headers "
+                                 "(default SARABAN_HTTP_HEADER_TIMEOUT, 10)")
+        parser.add_argument("--body-timeout", type=float, default=None,
+                            help="seconds to wait for the next part of a body "
+                                 "(default SARABAN_HTTP_BODY_TIMEOUT, 30)")
         parser.add_argument("--no-worker", action="store_true",
                             help="do not start the background worker")
 
@@ -51,9 +71,24 @@ class Command(BaseCommand):
         env = {**os.environ,
                "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
                                                         "saraban.settings")}
+        # The web processes read these from the environment (saraban.settings).
+        for option, variable in (("threads", "SARABAN_WEB_THREADS"),
+                                 ("header_timeout", "SARABAN_HTTP_HEADER_TIMEOUT"),
+                                 ("body_timeout", "SARABAN_HTTP_BODY_TIMEOUT")):
+            if options[option] is not None:
+                if options[option] <= 0:
+                    raise CommandError(f"--{option.replace('_', '-')} must be positive")
+                env[variable] = str(options[option])
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
         bind = f"{options['host']}:{options['port']}"
-        web = [sys.executable, "-m", "gunicorn", "saraban.wsgi", "-b", bind,
-               "-w", str(options["workers"]), "--access-logfile", "-"]
+        web = [sys.executable, "-m", "gunicorn", "saraban.asgi:application",
+               "--worker-class", "saraban.core.http_server.SarabanWorker",
+               "-b", bind, "-w", str(options["workers"]),
+               "--keep-alive", str(options["keep_alive"]),
+               # The event loop never runs a view, so its heartbeat is never late.
+               "--timeout", "30", "--graceful-timeout", "20",
+               "--access-logfile", "-"]
         if gunicorn.version_info >= (27,):
             web.append("--no-control-socket")  # one per node would clash between instances
         commands = {"web": web}
