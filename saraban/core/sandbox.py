@@ -193,7 +193,7 @@ def _interpret(target: str, reply: dict[str, Any]) -> tuple[str, Any, FileReject
     error = payload.get("error")
     if error == "memory":
         return "file_bomb", None, FileRejected(BOMB_MESSAGE, code="file_bomb", details=details)
-    if error == "depth":
+    if error in ("depth", "output"):
         return "file_too_complex", None, FileRejected(
             COMPLEX_MESSAGE, code="file_too_complex", details=details
         )
@@ -350,6 +350,7 @@ def _child(request: dict[str, Any], out: int, limits: Limits) -> None:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # the helper's pipes are not the child's to read or write
             os.dup2(devnull, fd)
+        os.close(devnull)
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu, limits.cpu + 2))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.output, limits.output))

@@ -86,5 +86,6 @@ def test_an_electronic_pdf_is_not_read_again_and_keeps_its_own_text():
 def test_a_broken_pdf_fails_with_a_thai_message():
     from saraban.intake.ocr import OcrFailed, run_ocr
 
-    with pytest.raises(OcrFailed, match="อ่านไฟล์ภาพหรือ PDF นี้ไม่ได้"):
+    # Refused by the check before OCR (saraban.letters.filecheck), before ocrmypdf runs.
+    with pytest.raises(OcrFailed, match="ไฟล์ PDF เสียหายหรืออ่านไม่ได้"):
         run_ocr(b"%PDF-1.4 not really", content_type=files.PDF)

@@ -225,6 +225,21 @@ def docx(extra: dict[str, bytes] | None = None) -> bytes:
     return out.getvalue()
 
 
+def odt() -> bytes:
+    """A minimal, valid OpenDocument text."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), b"application/vnd.oasis.opendocument.text")
+        zf.writestr("content.xml", '<?xml version="1.0" encoding="UTF-8"?>'
+                    '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:'
+                    'xmlns:office:1.0"><office:body/></office:document-content>')
+        zf.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?>'
+                    '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:'
+                    'manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:'
+                    'media-type="application/vnd.oasis.opendocument.text"/></manifest:manifest>')
+    return out.getvalue()
+
+
 def docx_zip_bomb(inflated: int = 2 * GiB) -> bytes:
     """A .docx (valid parts, ``[Content_Types].xml`` first) with a member of ``inflated``
     zeros, about 2 MB on disk."""
