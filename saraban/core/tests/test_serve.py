@@ -233,3 +233,16 @@ def test_normal_requests_pass_the_limits(node):
                        headers={"Content-Type": "application/json"})
     assert answer.status == 401
     assert http_json("GET", f"{node.url}/exchange/v1/directory").status == 200
+
+
+def test_forwarded_proto_from_the_local_proxy_makes_the_request_https(node):
+    """A reverse proxy on this host (FORWARDED_ALLOW_IPS) says the client came over TLS."""
+    answer = http_json("GET", f"{node.url}/exchange/v1/directory",
+                       headers={"X-Forwarded-Proto": "https", "Host": "saraban.example.go.th",
+                                "X-Forwarded-For": "203.0.113.7"})
+    assert answer.status == 400  # an unknown host is still refused (SARABAN_ALLOWED_HOSTS)
+    answer = http_json("GET", f"{node.url}/exchange/v1/directory",
+                       headers={"X-Forwarded-Proto": "https"})
+    assert answer.status == 200
+    [entry] = answer.body["entries"]
+    assert entry["node_url"] == f"https://127.0.0.1:{node.port}"
