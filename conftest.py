@@ -14,6 +14,19 @@ pytest_plugins = ["saraban.signatures.fixtures"]
 @pytest.fixture(autouse=True)
 def _file_store(settings, tmp_path: Path) -> None:
     settings.SARABAN_FILES_DIR = tmp_path / "files"
+    settings.SARABAN_AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+
+
+# The test node's key-encryption keys (saraban.core.keys): a fixed test key, never a real one.
+TEST_KEY_ENCRYPTION_KEYS = "test1:jtBRf4JdyGRkB7EBnpXmIR94WqFJwMqk9DVRxHBjY70="
+
+
+def pytest_configure(config) -> None:
+    """Give the test node its key-encryption keys before any fixture (module-scoped ones
+    included) seals a key; a test that changes them through ``settings`` gets them back."""
+    from django.conf import settings
+
+    settings.SARABAN_KEY_ENCRYPTION_KEYS = TEST_KEY_ENCRYPTION_KEYS
 
 
 @pytest.fixture(autouse=True)

@@ -68,6 +68,14 @@ def database_from_url(url: str) -> dict[str, object]:
 DEMO = _env_bool("SARABAN_DEMO", False)
 DEBUG = _env_bool("SARABAN_DEBUG", False)
 SECRET_KEY = os.environ.get("SARABAN_SECRET_KEY", "insecure-development-key-change-me")
+# Key-encryption keys (saraban.core.keys): "id:base64key[,id:base64key…]", the first seals,
+# all open. They protect the agencies' exchange keys, signing identities, seal secrets and
+# audit chain keys in the database; keep them outside it (and outside its backups).
+SARABAN_KEY_ENCRYPTION_KEYS = os.environ.get("SARABAN_KEY_ENCRYPTION_KEYS", "")
+if os.environ.get("SARABAN_KEY_ENCRYPTION_KEYS_FILE"):
+    SARABAN_KEY_ENCRYPTION_KEYS = Path(os.environ["SARABAN_KEY_ENCRYPTION_KEYS_FILE"]).read_text(
+        encoding="utf-8"
+    )
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("SARABAN_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 ]
@@ -209,6 +217,12 @@ WHITENOISE_USE_FINDERS = True
 
 # Content-addressed file store for letter files (see saraban.letters.files).
 SARABAN_FILES_DIR = Path(os.environ.get("SARABAN_FILES_DIR", VAR_DIR / "files"))
+# Checkpoints of the audit chains' heads (saraban.core.audit), written outside the database
+# by the worker every SARABAN_AUDIT_CHECKPOINT_SECONDS: they catch a truncated, rewound chain.
+SARABAN_AUDIT_CHECKPOINT_DIR = Path(
+    os.environ.get("SARABAN_AUDIT_CHECKPOINT_DIR", VAR_DIR / "audit-checkpoints")
+)
+SARABAN_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("SARABAN_AUDIT_CHECKPOINT_SECONDS", "60"))
 SARABAN_MAX_FILE_BYTES = int(os.environ.get("SARABAN_MAX_FILE_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -1,9 +1,13 @@
 """The audit log: append-only events, one hash chain per tenant agency.
 
-Each event's ``hash`` covers its own content and the previous event's hash, so editing,
-inserting or deleting an event breaks the chain from that point; ``AuditChain`` holds the
-head of each agency's chain (its last sequence number and hash) so that deleting the newest
-events is caught too. Agencies never wait on each other: the row lock is per chain.
+Each event's ``hash`` is an HMAC, under the chain's own key, of its content and the previous
+event's hash, so editing, inserting or deleting an event breaks the chain from that point,
+and recomputing the hashes needs the key. The chain key is stored sealed under the node's
+key-encryption key (``saraban.core.keys``), which is not in the database. ``AuditChain``
+holds the head of each agency's chain (its last sequence number and hash); checkpoints of
+the head, written outside the database (``saraban.core.audit.audit_checkpoint``), catch a
+truncated tail with a rewound head. Agencies never wait on each other: the row lock is per
+chain.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ class AuditChain(models.Model):
     )
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
+    # The chain's HMAC key, sealed for "audit-chain:<agency>:<keyed_from_seq>". Events before
+    # ``keyed_from_seq`` were written before chains had keys and carry plain SHA-256 hashes.
+    key_sealed = models.TextField(blank=True, default="")
+    keyed_from_seq = models.PositiveBigIntegerField(default=1)
 
 
 class AuditEvent(models.Model):

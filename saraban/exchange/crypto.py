@@ -1,9 +1,9 @@
 """Signing and verifying exchange messages with each agency's key and X.509 certificate.
 
 Messages are signed over their canonical JSON (keys sorted, no spaces, UTF-8) with ECDSA
-P-256 / SHA-256. An agency's private key is stored encrypted under a key derived from the
-node's secret; the receiver checks a signature against the certificate the directory holds
-for the sending agency.
+P-256 / SHA-256. An agency's private key is stored sealed under the node's key-encryption
+key (``saraban.core.keys``), never in a form the database alone can open; the receiver
+checks a signature against the certificate the directory holds for the sending agency.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 
+from saraban.core import keys
+
+# What an agency's stored key is sealed for (bound into the seal as associated data).
+KEY_PURPOSE = "exchange-key"
 
 def canonical(obj: Any) -> bytes:
     """The bytes that are signed: canonical JSON of ``obj``."""
@@ -32,7 +36,9 @@ def digest(obj: Any) -> str:
     return hashlib.sha256(canonical(obj)).hexdigest()
 
 
-def _passphrase() -> bytes:
+def _legacy_passphrase() -> bytes:
+    """The passphrase keys were encrypted with before key-encryption keys (derived from
+    ``SECRET_KEY``): read only so that ``saraban keys rotate`` can re-seal such keys."""
     secret = str(getattr(settings, "SARABAN_KEY_PASSPHRASE", "") or settings.SECRET_KEY)
     return hashlib.sha256(b"saraban-agency-key:" + secret.encode()).hexdigest().encode()
 
@@ -42,17 +48,37 @@ def new_key() -> ec.EllipticCurvePrivateKey:
 
 
 def key_to_pem(key: ec.EllipticCurvePrivateKey) -> str:
-    """The key as PEM, encrypted with the node's passphrase."""
-    return key.private_bytes(
+    """The key as stored: its PKCS#8 PEM sealed under the node's key-encryption key."""
+    pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(_passphrase()),
-    ).decode()
+        serialization.NoEncryption(),
+    )
+    return keys.seal(pem, purpose=KEY_PURPOSE)
+
+
+def stored_key_pem(stored: str) -> bytes:
+    """The plain PEM of a stored key (sealed, or in the legacy passphrase-encrypted form)."""
+    if keys.is_sealed(stored):
+        return keys.unseal(stored, purpose=KEY_PURPOSE)
+    try:
+        key = serialization.load_pem_private_key(stored.encode(), password=_legacy_passphrase())
+    except (ValueError, TypeError) as exc:
+        raise keys.KeyUnavailable(
+            "เปิดกุญแจเดิมของหน่วยงานไม่ได้ (รหัสลับของระบบเปลี่ยนไป)", code="key_unavailable"
+        ) from exc
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
 
 
 @functools.lru_cache(maxsize=1024)
-def load_key(pem: str) -> ec.EllipticCurvePrivateKey:
-    key = serialization.load_pem_private_key(pem.encode(), password=_passphrase())
+def load_key(stored: str) -> ec.EllipticCurvePrivateKey:
+    """The private key of a stored key; ``KeyUnavailable`` when the node's keys cannot open
+    it."""
+    if keys.is_sealed(stored):
+        key = serialization.load_pem_private_key(stored_key_pem(stored), password=None)
+    else:
+        key = serialization.load_pem_private_key(stored.encode(), password=_legacy_passphrase())
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValueError("agency keys are ECDSA P-256")
     return key

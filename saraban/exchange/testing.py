@@ -17,6 +17,7 @@ This module never imports Django: it drives nodes from outside, like the other n
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -149,6 +150,8 @@ class Node:
     clerk: str = ""
     clerk_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(40))
+    key_encryption_keys: str = field(
+        default_factory=lambda: f"t1:{base64.b64encode(secrets.token_bytes(32)).decode()}")
     agency_id: int = 0
     registry_id: int = 0
     port: int = 0
@@ -190,6 +193,7 @@ class Node:
             "SARABAN_VAR_DIR": str(self.root / "var"),
             "SARABAN_FILES_DIR": str(self.root / "files"),
             "SARABAN_SECRET_KEY": self.secret_key,
+            "SARABAN_KEY_ENCRYPTION_KEYS": self.key_encryption_keys,
             "PYTHONWARNINGS": "ignore",
             **FAST_RETRIES,
             **self.extra_env,

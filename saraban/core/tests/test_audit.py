@@ -18,7 +18,7 @@ from django.utils import timezone
 from saraban.agencies.actors import resolve_actor
 from saraban.agencies.models import ActingAssignment, ActingKind, Role, RoleGrant
 from saraban.agencies.sample import make_person
-from saraban.core.audit import audit_verify, event_hash, history
+from saraban.core.audit import audit_checkpoint, audit_verify, chain_key, event_hash, history
 from saraban.core.errors import PermissionDenied
 from saraban.core.models import AuditChain, AuditEvent
 from saraban.core.thai import today_bangkok
@@ -85,7 +85,9 @@ def test_registering_writes_an_event_with_actor_and_position(org):
     assert event.details["number"] == entry.formatted
     assert event.details["subject"] == "ขอเชิญประชุม"
     before = AuditEvent.objects.get(agency=org.ministry, seq=event.seq - 1)
-    assert (event.prev_hash, event.hash) == (before.hash, event_hash(event))
+    key = chain_key(AuditChain.objects.get(agency=org.ministry))
+    assert (event.prev_hash, event.hash) == (before.hash, event_hash(event, key))
+    assert event.hash != event_hash(event)  # keyed: plain SHA-256 does not reproduce it
 
 
 def test_an_action_taken_while_acting_records_the_person_and_the_position_acted_for(org):
@@ -155,7 +157,8 @@ def test_verify_catches_the_deleted_last_event_by_the_chain_head(busy_org):
 
 
 def forge(agency_id: int, seq: int, prev_hash: str) -> AuditEvent:
-    """An event made to look genuine: its hash is computed the way the system does."""
+    """An event made to look genuine by someone with the database but not the node's keys:
+    its hash is SHA-256 over the canonical form (the chain key is sealed)."""
     forged = AuditEvent(
         agency_id=agency_id, seq=seq, action="letter_register_incoming",
         created_at=timezone.now(), actor_name="ผู้ปลอม", details={"subject": "ปลอม"},
@@ -201,7 +204,7 @@ def test_verify_catches_a_forged_event_slipped_into_the_middle(busy_org):
         [ministry])
     insert_raw(forge(ministry, 3, AuditEvent.objects.get(agency=ministry, seq=2).hash))
     err = verify_fails()
-    assert f"FAIL agency {ministry}, event #4" in err  # the first genuine event it displaced
+    assert f"FAIL agency {ministry}, event #3" in err  # its hash is not keyed
 
 
 def test_chains_of_two_agencies_are_independent(busy_org):
@@ -214,3 +217,110 @@ def test_chains_of_two_agencies_are_independent(busy_org):
     assert out.strip() == "OK 1 chains, 6 events verified"
     results = {a: p for a, _n, p in audit_verify()}
     assert results[ministry] is None and results[province] is not None
+
+
+def rewrite_from(agency_id: int, seq: int, *, key: bytes | None = None) -> None:
+    """Edit event ``seq`` and recompute every later hash and the chain head, as a database
+    administrator would: with SHA-256 (no key), or with ``key`` when given."""
+    prev = AuditEvent.objects.get(agency=agency_id, seq=seq - 1).hash if seq > 1 else ""
+    for event in AuditEvent.objects.filter(agency=agency_id, seq__gte=seq).order_by("seq"):
+        if event.seq == seq:
+            event.details = {"subject": "ถูกแก้ไขทั้งห่วงโซ่"}
+        event.prev_hash = prev
+        event.hash = event_hash(event, key)
+        raw(f"UPDATE {TABLE} SET details = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [json.dumps(event.details), event.prev_hash, event.hash, event.pk])
+        prev = event.hash
+    AuditChain.objects.filter(agency=agency_id).update(last_hash=prev)
+
+
+def test_verify_catches_a_full_rewrite_with_recomputed_hashes(busy_org):
+    ministry = busy_org.ministry.pk
+    rewrite_from(ministry, 3)
+    err = verify_fails()
+    assert f"FAIL agency {ministry}, event #3 (id {event_id(ministry, 3)}): altered" in err
+
+
+def test_verify_catches_a_rewrite_under_a_key_of_the_attackers_own(busy_org, settings):
+    """A new chain key sealed under a key-encryption key the node does not have."""
+    from saraban.core.audit import chain_key_purpose
+    from saraban.core.keys import seal
+
+    ministry = busy_org.ministry.pk
+    own = bytes(range(32))
+    forged_seal = seal(own, purpose=chain_key_purpose(ministry, 1), keys=[("test1", bytes(32))])
+    AuditChain.objects.filter(agency=ministry).update(key_sealed=forged_seal, keyed_from_seq=1)
+    rewrite_from(ministry, 1, key=own)
+    assert f"FAIL agency {ministry}, event #1: key" in verify_fails()
+
+
+def test_verify_catches_a_moved_key_boundary_or_a_removed_key(busy_org):
+    ministry, province = busy_org.ministry.pk, busy_org.province.pk
+    # Claiming every event predates the key, then re-hashing them all with SHA-256:
+    AuditChain.objects.filter(agency=ministry).update(keyed_from_seq=100)
+    rewrite_from(ministry, 1)
+    AuditChain.objects.filter(agency=province).update(key_sealed="")
+    err = verify_fails()
+    assert f"FAIL agency {ministry}, event #100: key" in err
+    assert f"FAIL agency {province}, event #1: key" in err
+
+
+def truncate(agency_id: int, keep: int) -> None:
+    """Delete the events after ``keep`` and rewind the head to the last one kept."""
+    raw(f"DELETE FROM {TABLE} WHERE agency_id = %s AND seq > %s", [agency_id, keep])
+    kept = AuditEvent.objects.get(agency=agency_id, seq=keep)
+    AuditChain.objects.filter(agency=agency_id).update(last_seq=keep, last_hash=kept.hash)
+
+
+def test_a_truncated_tail_with_a_rewound_head_is_caught_by_the_checkpoint(busy_org):
+    ministry = busy_org.ministry.pk
+    assert audit_checkpoint() == 3  # every chain that has events
+    assert audit_checkpoint() == 0  # nothing moved since
+    truncate(ministry, 4)
+    err = verify_fails()
+    assert f"FAIL agency {ministry}, event #5: truncated (events #5-#6 are missing" in err
+
+
+def test_without_a_checkpoint_a_rewound_tail_passes_which_is_why_the_worker_writes_them(
+    busy_org,
+):
+    truncate(busy_org.ministry.pk, 4)
+    out, _ = verify()
+    assert out.startswith("OK")
+
+
+def test_a_checkpoint_line_written_without_the_chain_key_is_refused(busy_org, settings):
+    ministry = busy_org.ministry.pk
+    audit_checkpoint()
+    path = settings.SARABAN_AUDIT_CHECKPOINT_DIR / f"agency-{ministry}.jsonl"
+    line = json.loads(path.read_text().splitlines()[-1])
+    line["seq"] = 3  # "the chain only ever had 3 events"
+    path.write_text(json.dumps(line) + "\n")
+    assert f"FAIL agency {ministry}, event #3: altered (checkpoint file" in verify_fails()
+
+
+def test_a_checkpoint_catches_a_rewritten_event_at_its_seq(busy_org):
+    """Even someone holding the chain key cannot rewrite what a checkpoint has seen."""
+    ministry = busy_org.ministry.pk
+    audit_checkpoint()
+    rewrite_from(ministry, 2, key=chain_key(AuditChain.objects.get(agency=ministry)))
+    assert f"agency {ministry}, event #6 (id {event_id(ministry, 6)}): altered (differs from " \
+        "the checkpoint" in verify_fails()
+
+
+def test_audit_checkpoint_command_and_a_chain_that_predates_keys(busy_org, settings):
+    """Events written before chains had keys keep their SHA-256 hashes; the key applies from
+    the next event on, and the chain verifies end to end."""
+    ministry = busy_org.ministry.pk
+    AuditChain.objects.filter(agency=ministry).update(key_sealed="")
+    rewrite_from(ministry, 1)  # as the old code hashed them
+    entry = letter_register_incoming(actor=resolve_actor(busy_org.clerk),
+                                     registry=busy_org.central, details=details("ต่อจากเดิม"))
+    head = AuditChain.objects.get(agency=ministry)
+    assert head.keyed_from_seq == 7 and head.last_seq == 7
+    assert history("letter", entry.letter_id)[0].seq == 7
+    written = io.StringIO()
+    call_command("audit", "checkpoint", stdout=written)
+    assert written.getvalue().strip() == "OK 3 checkpoints written"
+    out, _ = verify()
+    assert out.strip() == "OK 3 chains, 11 events verified"

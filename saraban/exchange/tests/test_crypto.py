@@ -8,7 +8,6 @@ import json
 
 import pytest
 import time_machine
-from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,21 +93,22 @@ def test_a_ca_issued_certificate_names_its_issuer_and_the_agency_code():
     assert crypto.verify(pem, {"a": "ก"}, crypto.sign(crypto.key_to_pem(key), {"a": "ก"}))
 
 
-def test_private_keys_are_stored_encrypted(org):
+def test_private_keys_are_stored_sealed(org):
     for credential in AgencyCredential.objects.all():
-        pem = credential.private_key_pem
-        assert pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
-        with pytest.raises(TypeError):  # encrypted: no passphrase, no key
-            serialization.load_pem_private_key(pem.encode(), password=None)
-        with pytest.raises(ValueError):
-            serialization.load_pem_private_key(pem.encode(), password=b"guess")
-        assert crypto.load_key(pem) is not None
+        stored = credential.private_key_pem
+        assert stored.startswith("kek1.test1.") and "PRIVATE KEY" not in stored
+        assert crypto.load_key(stored) is not None
     assert AgencyCredential.objects.count() == 3
 
 
-def test_keys_follow_the_nodes_passphrase(settings):
-    settings.SARABAN_KEY_PASSPHRASE = "node-one"
-    pem = crypto.key_to_pem(crypto.new_key())
-    settings.SARABAN_KEY_PASSPHRASE = "node-two"
-    with pytest.raises(ValueError):
-        crypto.load_key.__wrapped__(pem)
+def test_keys_follow_the_nodes_key_encryption_key(settings):
+    from saraban.core.keys import KeyUnavailable, generate_key
+
+    settings.SARABAN_KEY_ENCRYPTION_KEYS = generate_key("one")
+    stored = crypto.key_to_pem(crypto.new_key())
+    settings.SARABAN_KEY_ENCRYPTION_KEYS = generate_key("two")
+    with pytest.raises(KeyUnavailable):
+        crypto.load_key.__wrapped__(stored)
+    settings.SARABAN_KEY_ENCRYPTION_KEYS = generate_key("one")  # same id, another key
+    with pytest.raises(KeyUnavailable):
+        crypto.load_key.__wrapped__(stored)

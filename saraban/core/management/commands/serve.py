@@ -28,7 +28,10 @@ from typing import Any
 
 import gunicorn
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from saraban.core.keys import require_node_secrets
 
 
 def _die_with_parent() -> None:
@@ -68,6 +71,10 @@ class Command(BaseCommand):
                             help="do not start the background worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            require_node_secrets()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
         env = {**os.environ,
                "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE",
                                                         "saraban.settings")}

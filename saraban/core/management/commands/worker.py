@@ -15,9 +15,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connections
+
+from saraban.core.audit import audit_checkpoint
+from saraban.core.keys import require_node_secrets
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,10 @@ class Command(BaseCommand):
                             help="wait a moment before the first poll (many workers)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            require_node_secrets()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
         argv = ["--queue-name", options["queue_name"], "--interval", str(options["interval"]),
                 "--no-reload"]
         if options["batch"]:
@@ -57,17 +66,22 @@ class Command(BaseCommand):
             call_command("db_worker", *argv, verbosity=options["verbosity"])
             drain()
             index_dirty()
+            audit_checkpoint()
             return
         stop = start_delivery_thread(interval=min(options["interval"], 0.5))
         stop_reminders = start_reminder_thread(interval=REMINDER_INTERVAL)
         stop_index = start_loop_thread(index_dirty, name="saraban-search-index",
                                        interval=INDEX_INTERVAL)
+        stop_checkpoints = start_loop_thread(
+            audit_checkpoint, name="saraban-audit-checkpoints",
+            interval=float(settings.SARABAN_AUDIT_CHECKPOINT_SECONDS))
         try:
             call_command("db_worker", *argv, verbosity=options["verbosity"])
         finally:
             stop.set()
             stop_reminders.set()
             stop_index.set()
+            stop_checkpoints.set()
 
 
 REMINDER_INTERVAL = 300.0  # seconds between reminder passes (routing deadlines)
