@@ -10,7 +10,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
 .PHONY: run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering demo clean \
-	bench-exchange fault-exchange bench-desk bench-documents bench-search
+	bench-exchange fault-exchange bench-desk bench-documents bench-search bench-bombs
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Saraban needs Python >= 3.12 (see .python-version)")'
@@ -101,6 +101,10 @@ bench-desk: $(VENV)/.installed-dev
 ## bench-documents: render, sign (B-B/B-T/B-LTA) and verify times per letter, p50/p99.
 bench-documents: $(VENV)/.installed-dev
 	$(PY) bench/documents.py
+
+## bench-bombs: PDF, image and zip bombs through the file checks, OCR, stamp and verification.
+bench-bombs: $(VENV)/.installed-dev
+	$(PY) bench/bombs.py
 
 ## bench-search: 1,000,000 letters in PostgreSQL: query p50/p95/p99, index build time and size.
 bench-search: $(VENV)/.installed-dev

@@ -224,6 +224,12 @@ SARABAN_AUDIT_CHECKPOINT_DIR = Path(
 )
 SARABAN_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("SARABAN_AUDIT_CHECKPOINT_SECONDS", "60"))
 SARABAN_MAX_FILE_BYTES = int(os.environ.get("SARABAN_MAX_FILE_BYTES", str(50 * 1024 * 1024)))
+# Files from outside are read in a resource-limited child (saraban/core/sandbox.py); what a
+# file may contain is bounded by SARABAN_FILE_LIMITS (saraban/letters/filecheck.py).
+SARABAN_PARSE_MEMORY_BYTES = int(os.environ.get("SARABAN_PARSE_MEMORY_BYTES", str(768 * 2**20)))
+SARABAN_PARSE_CPU_SECONDS = int(os.environ.get("SARABAN_PARSE_CPU_SECONDS", "30"))
+SARABAN_PARSE_TIMEOUT = float(os.environ.get("SARABAN_PARSE_TIMEOUT", "60"))
+SARABAN_OCR_MEMORY_BYTES = int(os.environ.get("SARABAN_OCR_MEMORY_BYTES", str(2**30)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The web server (`saraban serve`, saraban.core.http_limits): a body larger than its limit is
