@@ -8,10 +8,10 @@ so a slow client holds no thread. Two things differ from Django's own handler
 
 - at most ``SARABAN_WEB_THREADS`` views run at once in one worker process (the others wait
   on the event loop), which bounds threads and database connections under a burst;
-- a file response (letter files, static files) is sent chunk by chunk, read in the request's
-  thread, instead of Django's fallback for synchronous iterators, which reads the whole file
-  into memory first; the request's database connection is closed before the file is sent, so
-  a slow download holds no connection.
+- a streaming response (letter files, static files) is sent chunk by chunk, each read in the
+  request's thread, instead of Django's fallback for synchronous iterators, which reads the
+  whole file into memory first (and warns); for a file response the request's database
+  connection is closed before the file is sent, so a slow download holds no connection.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.db import close_old_connections
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import get_resolver
 
@@ -34,7 +34,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saraban.settings")
 django.setup(set_prefix=False)
 
 from saraban.core.http_limits import RequestLimits  # noqa: E402  (needs settings)
+from saraban.core.keys import require_node_secrets  # noqa: E402
 
+require_node_secrets()
 get_resolver().url_patterns  # noqa: B018  (import every view now, not on a first request)
 
 
@@ -59,8 +61,9 @@ class SarabanASGIHandler(ASGIHandler):
     async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
         async with self._views:
             response: HttpResponseBase = await super().run_get_response(request)
-        if isinstance(response, FileResponse) and not response.is_async:
-            await sync_to_async(close_old_connections)()
+        if isinstance(response, StreamingHttpResponse) and not response.is_async:
+            if isinstance(response, FileResponse):  # reading a file needs no database
+                await sync_to_async(close_old_connections)()
             chunks = iter(cast(Iterator[bytes], response.streaming_content))
             response.streaming_content = _chunks_in_thread(chunks)
         return response
