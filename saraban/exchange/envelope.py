@@ -23,13 +23,24 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
+import math
+import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, Self
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from saraban.letters.models import SUBKINDS_OF, LetterKind, Secrecy, Urgency
 
 from .errors import ExchangeRefused
 
 VERSION = 1
+# A message is four levels deep (message → envelope → letter → references); deeper nesting
+# is refused before it is parsed, so a hostile body cannot exhaust the parser's recursion.
+MAX_DEPTH = 16
 LETTER_FIELDS = (
     "kind", "subkind", "urgency", "secrecy", "number", "letter_date", "subject", "salutation",
     "body", "sender_name", "recipient_name", "references", "enclosures", "is_circular",
@@ -82,62 +93,249 @@ class Incoming:
         return str(self.envelope["to"])
 
 
-def _require(cond: bool, what: str) -> None:
-    if not cond:
-        raise ExchangeRefused(f"ซองหนังสือไม่ถูกต้อง: {what}", code="malformed_envelope")
+def _malformed(what: str) -> ExchangeRefused:
+    return ExchangeRefused(f"ซองหนังสือไม่ถูกต้อง: {what}", code="malformed_envelope",
+                           field=what)
+
+
+# ---- decoding the body ----------------------------------------------------------------------
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _too_deep(body: bytes, limit: int) -> bool:
+    """Whether the JSON in ``body`` nests arrays and objects more than ``limit`` deep.
+
+    Strings are cut out, everything but brackets dropped, then innermost pairs peeled off
+    ``limit`` times: all in C, so a body of a million brackets costs milliseconds. Unbalanced
+    brackets answer ``False`` (the parser refuses them).
+    """
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(peeled) == len(brackets):
+            return False
+        brackets = peeled
+    return bool(brackets)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate key")
+    return obj
+
+
+def _storable(text: str) -> bool:
+    """Text a database can hold: no NUL, no lone surrogate (PostgreSQL refuses both)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_text(data: object) -> None:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not _storable(item):
+                raise _malformed("text with a NUL character or a lone surrogate")
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def decode(body: bytes) -> object:
+    """The JSON value of a message body, or ``ExchangeRefused`` (``malformed_envelope``).
+
+    Stricter than ``json.loads``: nesting deeper than ``MAX_DEPTH``, ``NaN`` and
+    ``Infinity`` (and numbers that overflow to them), duplicate keys, NUL characters and lone
+    surrogates are all refused, so what is accepted can be stored and signed canonically.
+    """
+    if _too_deep(body, MAX_DEPTH):
+        raise _malformed(f"nested more than {MAX_DEPTH} levels")
+    try:
+        data = json.loads(
+            body, parse_constant=_no_constant, parse_float=_finite,
+            object_pairs_hook=_unique_keys,
+        )
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ExchangeRefused("ซองหนังสือไม่ใช่ JSON ที่ถูกต้อง",
+                              code="malformed_envelope") from exc
+    _check_text(data)
+    return data
+
+
+# ---- the shape of a message ---------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    """Exact JSON types (no "1" for 1, no true for 1); fields a receiver does not know are
+    ignored, as the protocol says."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+
+
+Line = Annotated[str, Field(max_length=500)]
+
+
+def _iso_time(value: str) -> str:
+    parse_time(value, "time")
+    return value
+
+
+class LetterV1(_Strict):
+    """``envelope.letter``: the sender's register data, in what the receiver can register."""
+
+    kind: str = LetterKind.EXTERNAL.value
+    subkind: str = ""
+    urgency: int = Urgency.NORMAL.value
+    secrecy: int = Secrecy.NORMAL.value
+    number: str = Field("", max_length=128)
+    letter_date: str | None = None
+    subject: str = Field(min_length=1, max_length=500)
+    salutation: str = Field("", max_length=255)
+    body: str = ""
+    sender_name: str = Field("", max_length=255)
+    recipient_name: str = Field("", max_length=255)
+    references: list[Line] = Field(default_factory=list, max_length=500)
+    enclosures: list[Line] = Field(default_factory=list, max_length=500)
+    is_circular: bool = False
+
+    @pydantic.model_validator(mode="after")
+    def _registrable(self) -> Self:
+        if self.kind not in LetterKind.values:
+            raise ValueError("unknown kind")
+        allowed = SUBKINDS_OF[self.kind]
+        if (self.subkind and self.subkind not in allowed) or (allowed and not self.subkind):
+            raise ValueError("subkind does not fit the kind")
+        if self.urgency not in Urgency.values or self.secrecy not in Secrecy.values:
+            raise ValueError("urgency or secrecy out of range")
+        if not self.subject.strip():
+            raise ValueError("empty subject")
+        if self.letter_date is not None:
+            dt.date.fromisoformat(self.letter_date)
+        return self
+
+
+class FileV1(_Strict):
+    name: str = Field(max_length=255)
+    role: Literal["main", "attachment"]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    content_type: str = Field("", max_length=100)
+
+
+class ReceiptV1(_Strict):
+    """``envelope.receipt``: a business receipt for a letter this node sent."""
+
+    for_: uuid.UUID = Field(alias="for", strict=False)
+    status: Literal["registered", "rejected", "returned"]
+    number: str = Field("", max_length=128)
+    at: Annotated[str, pydantic.AfterValidator(_iso_time)] | None = None
+    reason: str = Field("", max_length=500)
+
+    @pydantic.field_validator("for_", mode="before")
+    @classmethod
+    def _uuid_text(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError("a UUID in a string")
+        return value
+
+
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class EnvelopeV1(_Strict):
+    v: int
+    type: Literal["letter", "receipt"]
+    id: Code
+    from_: Code = Field(alias="from")
+    to: Code
+    sent_at: Annotated[str, pydantic.AfterValidator(_iso_time)]
+    letter: LetterV1 | None = None
+    files: list[FileV1] = Field(default_factory=list, max_length=1000)
+    receipt: ReceiptV1 | None = None
+
+    @pydantic.field_validator("id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        uuid.UUID(value)
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _body_of_its_type(self) -> Self:
+        if self.type == "letter" and self.letter is None:
+            raise ValueError("a letter needs its letter")
+        if self.type == "receipt" and self.receipt is None:
+            raise ValueError("a receipt needs its receipt")
+        return self
+
+
+def _first_error(exc: pydantic.ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    loc = [str(p) for p in errors[0]["loc"]] if errors else []
+    return ".".join(p.rstrip("_") for p in loc) or "envelope"
 
 
 def parse(data: object) -> Incoming:
-    """Check the shape of a decoded message; raises ``ExchangeRefused`` (malformed…)."""
-    _require(isinstance(data, dict), "not an object")
-    assert isinstance(data, dict)
+    """Check the shape of a decoded message; raises ``ExchangeRefused`` (malformed…).
+
+    Every field of the signed envelope is checked for its JSON type and allowed values
+    (``EnvelopeV1``) before anything is verified or stored, so an accepted letter can always
+    be registered.
+    """
+    if not isinstance(data, dict):
+        raise _malformed("not an object")
     envelope = data.get("envelope")
     signature = data.get("signature")
     raw_files = data.get("files", {})
-    _require(isinstance(envelope, dict), "envelope")
-    _require(isinstance(signature, str) and 0 < len(signature) < 512, "signature")
-    _require(isinstance(raw_files, dict), "files")
-    assert isinstance(envelope, dict) and isinstance(signature, str) and isinstance(raw_files, dict)
-    if envelope.get("v") != VERSION:
+    if not isinstance(envelope, dict):
+        raise _malformed("envelope")
+    if not (isinstance(signature, str) and 0 < len(signature) < 512):
+        raise _malformed("signature")
+    if not isinstance(raw_files, dict):
+        raise _malformed("files")
+    version = envelope.get("v")
+    if type(version) is not int or version != VERSION:
         raise ExchangeRefused("ไม่รองรับรุ่นของซองหนังสือนี้", code="unsupported_version")
-    _require(envelope.get("type") in {"letter", "receipt"}, "type")
-    for key in ("id", "from", "to"):
-        _require(isinstance(envelope.get(key), str) and 0 < len(envelope[key]) <= 64, key)
     try:
-        uuid.UUID(envelope["id"])
-    except ValueError as exc:
-        raise ExchangeRefused("ซองหนังสือไม่ถูกต้อง: id", code="malformed_envelope") from exc
-    parse_time(envelope.get("sent_at"), "sent_at")
+        EnvelopeV1.model_validate(envelope)
+    except pydantic.ValidationError as exc:
+        raise _malformed(_first_error(exc)) from exc
+    except ValueError as exc:  # a validator's own parse (a date, a UUID)
+        raise _malformed("envelope") from exc
     files: dict[str, bytes] = {}
     if envelope["type"] == "letter":
-        letter = envelope.get("letter")
-        _require(isinstance(letter, dict), "letter")
-        assert isinstance(letter, dict)
-        _require(isinstance(letter.get("subject"), str) and bool(letter["subject"]), "subject")
-        listed = envelope.get("files", [])
-        _require(isinstance(listed, list), "files")
-        for item in listed:
-            _require(isinstance(item, dict), "file")
-            _require(isinstance(item.get("sha256"), str) and len(item["sha256"]) == 64, "sha256")
-            _require(item.get("role") in {"main", "attachment"}, "role")
-            _require(isinstance(item.get("name"), str), "name")
-            _require(isinstance(item.get("size"), int), "size")
         for sha, content in raw_files.items():
-            _require(isinstance(content, str), "file content")
+            if not isinstance(content, str):
+                raise _malformed("file content")
             try:
                 files[str(sha)] = base64.b64decode(content, validate=True)
             except (binascii.Error, ValueError) as exc:
                 raise ExchangeRefused("เนื้อไฟล์ไม่ใช่ base64", code="malformed_envelope") from exc
-    else:
-        receipt = envelope.get("receipt")
-        _require(isinstance(receipt, dict), "receipt")
-        assert isinstance(receipt, dict)
-        _require(receipt.get("status") in {"registered", "rejected", "returned"}, "status")
-        _require(isinstance(receipt.get("for"), str), "for")
-        try:
-            uuid.UUID(receipt["for"])
-        except ValueError as exc:
-            raise ExchangeRefused("ซองหนังสือไม่ถูกต้อง: for", code="malformed_envelope") from exc
     return Incoming(envelope=envelope, signature=signature, files=files)
 
 

@@ -151,15 +151,20 @@ def _receive_letter(
                 receipt=receipt,
                 received_at=timezone.now(),
             )
-            for item in listed:
-                allowed = blobs.MAIN_TYPES if item["role"] == "main" else blobs.ATTACHMENT_TYPES
-                existed = blobs.blob_path(item["sha256"]).exists()
-                try:
-                    blob = blobs.store_file(message.files[item["sha256"]], allowed=allowed)
-                except FileRejected as exc:
-                    raise ExchangeRefused(exc.message, code="file_rejected") from exc
-                if not existed:
-                    written.append(blob.sha256)
+            # Every file is checked before any is kept: a refused one stores none.
+            written = [i["sha256"] for i in listed
+                       if not blobs.blob_path(i["sha256"]).exists()]
+            try:
+                kept = blobs.store_files([
+                    (message.files[i["sha256"]],
+                     blobs.MAIN_TYPES if i["role"] == "main" else blobs.ATTACHMENT_TYPES)
+                    for i in listed
+                ])
+            except FileRejected as exc:
+                written = []
+                raise ExchangeRefused(exc.message, code="file_rejected",
+                                      details={"file_code": exc.code}) from exc
+            for item, blob in zip(listed, kept, strict=True):
                 InboxFile.objects.create(
                     message=inbox, blob=blob, role=item["role"], filename=item["name"][:255]
                 )

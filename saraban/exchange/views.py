@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from .envelope import decode
 from .errors import ExchangeRefused
 from .receive import receive_message
 
@@ -21,18 +20,16 @@ def _refused(code: str, message: str, status: int = 400) -> JsonResponse:
 @require_POST
 def messages(request: HttpRequest) -> JsonResponse:
     limit = int(getattr(settings, "SARABAN_EXCHANGE_MAX_BYTES", 64 * 1024 * 1024))
-    length = int(request.headers.get("Content-Length") or 0)
-    if length > limit:
+    declared = (request.headers.get("Content-Length") or "0").strip()
+    if not declared.isdigit():
+        return _refused("malformed_envelope", "ความยาวของคำขอ (Content-Length) ไม่ถูกต้อง")
+    if int(declared) > limit:
         return _refused("envelope_too_large", "ซองหนังสือมีขนาดเกินกำหนด", 413)
     body = request.read(limit + 1)
     if len(body) > limit:
         return _refused("envelope_too_large", "ซองหนังสือมีขนาดเกินกำหนด", 413)
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _refused("malformed_envelope", "ซองหนังสือไม่ใช่ JSON ที่ถูกต้อง")
-    try:
-        status, receipt = receive_message(data)
+        status, receipt = receive_message(decode(body))
     except ExchangeRefused as exc:
         return JsonResponse(exc.as_dict(), status=exc.status)
     # Keys sorted: the stored receipt comes back byte-identical even from PostgreSQL's jsonb,
