@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 from importlib import import_module
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -39,6 +41,7 @@ __all__ = [
     "password_reset_by_admin",
     "session_forget",
     "session_record",
+    "session_signed_in",
     "session_revoke",
     "sessions_of",
     "totp_enrol_confirm",
@@ -58,8 +61,8 @@ _TOUCH_EVERY = dt.timedelta(minutes=5)
 class SecurityAction(StrEnum):
     """Audit action names of account security."""
 
-    PASSWORD_CHANGE = "password_change"
-    PASSWORD_RESET_BY_ADMIN = "password_reset_by_admin"
+    PASSWORD_CHANGE = "password_change"  # noqa: S105 (an action name)
+    PASSWORD_RESET_BY_ADMIN = "password_reset_by_admin"  # noqa: S105
     TWO_FACTOR_ENROL = "two_factor_enrol"
     TWO_FACTOR_REMOVE = "two_factor_remove"
     SESSION_REVOKE = "session_revoke"
@@ -86,7 +89,7 @@ def _thai_messages(error: ValidationError) -> list[str]:
 
 def _audit(person: Person, action: SecurityAction, *, actor: Actor | None = None,
            target_type: str = "person", target_id: int | None = None,
-           details: dict[str, object] | None = None) -> None:
+           details: dict[str, Any] | None = None) -> None:
     if person.agency_id is None:  # a node operator outside every agency keeps no chain
         return
     audit_record(
@@ -159,7 +162,7 @@ def two_factor_required(person: Person) -> bool:
 
 
 def has_two_factor(person: Person) -> bool:
-    return TOTPDevice.objects.filter(user=person, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=person, confirmed=True).exists())
 
 
 def totp_enrol_start(*, person: Person) -> TOTPDevice:
@@ -259,11 +262,23 @@ def session_record(
             defaults={"person": person, "created_at": now, "last_seen_at": now, "ip": ip,
                       "user_agent": user_agent[:255]},
         )
-    elif now - row.last_seen_at >= _TOUCH_EVERY or row.ip != ip:
+    elif now - row.last_seen_at >= _TOUCH_EVERY:
         row.last_seen_at = now
         row.ip = ip
         row.save(update_fields=["last_seen_at", "ip"])
     return row
+
+
+def session_signed_in(sender: object, request: HttpRequest | None, user: object,
+                      **kwargs: object) -> None:
+    """Record the session a sign-in has just opened (``user_logged_in`` receiver); a token
+    issue has no session and records nothing."""
+    session = getattr(request, "session", None) if request is not None else None
+    key = getattr(session, "session_key", None)
+    if request is None or not key or not isinstance(user, Person):
+        return
+    session_record(person=user, session_key=key, ip=request.META.get("REMOTE_ADDR") or None,
+                   user_agent=str(request.META.get("HTTP_USER_AGENT", "")))
 
 
 def session_forget(*, session_key: str) -> None:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from axes.attempts import get_cool_off_threshold
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
-from axes.attempts import get_cool_off_threshold
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
@@ -75,7 +75,7 @@ def _failures(attempts: QuerySet[AccessAttempt]) -> int:
     return int(attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0)
 
 
-class ThrottleHandler(AxesDatabaseHandler):
+class ThrottleHandler(AxesDatabaseHandler):  # type: ignore[misc]
     """The axes database handler with the username-wide and address-wide limits added."""
 
     def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
@@ -100,7 +100,7 @@ class ThrottleHandler(AxesDatabaseHandler):
         return pair
 
 
-class ThrottleBackend(AxesStandaloneBackend):
+class ThrottleBackend(AxesStandaloneBackend):  # type: ignore[misc]
     """Refuses a locked attempt before any password is checked.
 
     Without a request there is no address to count (a management command or a shell calling
@@ -108,7 +108,7 @@ class ThrottleBackend(AxesStandaloneBackend):
     API token, admin) passes its request.
     """
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

@@ -193,7 +193,7 @@ def person_for_token(raw: str) -> Person | None:
 
 
 # The one operation a token of a person who must change their password may call.
-PASSWORD_CHANGE_URL_NAME = "auth_password_change"
+PASSWORD_CHANGE_URL_NAME = "auth_password_change"  # noqa: S105 (a URL name)
 
 
 class BearerAuth(HttpBearer):

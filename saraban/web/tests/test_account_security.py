@@ -27,9 +27,8 @@ API = "/api/v1"
 NEW_PASSWORD = "ก้าวหน้า-2569-ใหม่"
 
 
-def web_login(client: Client, username: str, password: str = PASSWORD, **extra: str):
-    return client.post(reverse("web:login"), {"username": username, "password": password},
-                       **extra)
+def web_login(client: Client, username: str, password: str = PASSWORD):
+    return client.post(reverse("web:login"), {"username": username, "password": password})
 
 
 def admin_login(client: Client, username: str, password: str = PASSWORD):
