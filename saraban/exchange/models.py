@@ -36,6 +36,12 @@ class DirectoryEntry(models.Model):
     )
     channels = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # After a renewal: the certificate it replaced, still accepted until ``previous_until``
+    # (the overlap), and the signed announcement that brought the new one (the evidence).
+    previous_certificate_pem = models.TextField("ใบรับรองเดิม (PEM)", blank=True)
+    previous_until = models.DateTimeField("ยอมรับใบรับรองเดิมถึง", null=True, blank=True)
+    renewal = models.JSONField(null=True, blank=True,
+                               help_text="The signed announcement of the current certificate.")
 
     class Meta:
         ordering = ["code"]
@@ -49,13 +55,67 @@ class DirectoryEntry(models.Model):
         return self.agency_id is not None
 
 
+class CredentialKind(models.TextChoices):
+    SEALED = "sealed", "กุญแจเก็บในระบบ (เข้ารหัส)"
+    PKCS11 = "pkcs11", "อุปกรณ์ PKCS#11 (token/HSM)"
+
+
 class AgencyCredential(models.Model):
-    """The signing key and certificate of an agency hosted on this node (key kept encrypted)."""
+    """The signing key and certificate of an agency hosted on this node.
+
+    The key is either stored sealed (``private_key_pem``, see ``crypto.key_to_pem``) or lives
+    on a PKCS#11 token or HSM (module, token label, key label; the PIN stored sealed).
+    """
 
     agency = models.OneToOneField(Agency, on_delete=models.PROTECT, related_name="credential")
-    private_key_pem = models.TextField()
+    kind = models.CharField(max_length=16, choices=CredentialKind.choices,
+                            default=CredentialKind.SEALED)
+    private_key_pem = models.TextField(blank=True)
     certificate_pem = models.TextField()
+    pkcs11_module = models.CharField(max_length=500, blank=True)
+    pkcs11_token_label = models.CharField(max_length=255, blank=True)
+    pkcs11_key_label = models.CharField(max_length=255, blank=True)
+    pkcs11_pin_sealed = models.TextField(blank=True)
+    # The certificate the last renewal replaced, and when.
+    previous_certificate_pem = models.TextField(blank=True)
+    renewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class AnnouncementState(models.TextChoices):
+    PENDING = "pending", "รอแจ้ง"
+    SENT = "sent", "แจ้งแล้ว"
+    FAILED = "failed", "แจ้งไม่สำเร็จ"
+
+
+class CertificateAnnouncement(models.Model):
+    """A renewed exchange certificate announced to one other node (signed by the old key).
+
+    Written in the renewal's transaction and delivered by the worker, retried with backoff
+    until the node accepts it or refuses it for good.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    node_url = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the new certificate.")
+    message = models.JSONField(help_text="announcement, signature (old key), proof (new key)")
+    state = models.CharField(max_length=16, choices=AnnouncementState.choices,
+                             default=AnnouncementState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "node_url", "fingerprint"],
+                                    name="announcement_once_per_node")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fingerprint[:12]} → {self.node_url} ({self.state})"
 
 
 class MessageType(models.TextChoices):

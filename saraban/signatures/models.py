@@ -161,3 +161,33 @@ class SignatureCheck(models.Model):
     @property
     def is_red(self) -> bool:
         return self.status in RED_STATUSES
+
+
+class CertificateSource(models.TextChoices):
+    IDENTITY = "identity", "ใบรับรองสำหรับลงนาม"
+    SEAL = "seal", "ตราส่วนราชการ"
+    EXCHANGE = "exchange", "ใบรับรองรับส่งหนังสือระหว่างหน่วยงาน"
+
+
+class CertificateWarning(models.Model):
+    """One warning sent about one certificate at one threshold (60, 30 or 7 days before it
+    expires). The unique row is the claim: of several workers checking at once, the one that
+    inserts it sends the warning, so each threshold is announced once per certificate."""
+
+    tenant = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=16, choices=CertificateSource.choices)
+    fingerprint = models.CharField("SHA-256", max_length=64)
+    threshold_days = models.PositiveSmallIntegerField()
+    subject = models.CharField(max_length=255)
+    not_after = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "fingerprint", "threshold_days"],
+                                    name="certificate_warning_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.threshold_days}d"
