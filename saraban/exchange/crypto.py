@@ -132,6 +132,11 @@ def certificate_pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
+def fingerprint(pem: str) -> str:
+    """The SHA-256 of a certificate's DER form, in hex (how certificates are named)."""
+    return load_certificate(pem).fingerprint(hashes.SHA256()).hex()
+
+
 def certificate_code(pem: str) -> str:
     """The agency code a certificate was made for (its common name)."""
     names = load_certificate(pem).subject.get_attributes_for_oid(NameOID.COMMON_NAME)

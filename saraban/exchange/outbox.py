@@ -33,7 +33,8 @@ from saraban.core.errors import Conflict, ValidationFailed
 from saraban.letters import files as blobs
 from saraban.letters.models import Dispatch, FileRole, Letter
 
-from . import crypto
+from . import crypto, keystore
+from .directory import verify_from
 from .envelope import VERSION, content_of, encode_files, utc_now_iso
 from .models import (
     AgencyCredential,
@@ -182,7 +183,7 @@ def build_message(out: OutboxMessage) -> dict[str, Any]:
     credential = AgencyCredential.objects.get(agency_id=out.sender_id)
     return {
         "envelope": envelope,
-        "signature": crypto.sign(credential.private_key_pem, envelope),
+        "signature": keystore.sign(credential, envelope),
         "files": encode_files(contents),
     }
 
@@ -214,7 +215,7 @@ def _check_answer(out: OutboxMessage, message: dict[str, Any], answer: Transport
     signature = body.get("signature")
     if not isinstance(receipt, dict) or not isinstance(signature, str):
         raise DeliveryFailed("no signed receipt in the answer", code="bad_receipt")
-    if not crypto.verify(entry.certificate_pem, receipt, signature):
+    if not verify_from(entry, receipt, signature):
         raise DeliveryFailed("the receipt's signature does not verify", code="bad_receipt")
     envelope = message["envelope"]
     expected_files = {f["sha256"]: f["size"] for f in envelope.get("files", [])}

@@ -22,7 +22,8 @@ from saraban.core.errors import FileRejected
 from saraban.letters import files as blobs
 from saraban.letters.models import Blob
 
-from . import crypto
+from . import crypto, keystore
+from .directory import verify_from
 from .envelope import Incoming, content_of, parse, parse_time, utc_now_iso
 from .errors import ExchangeRefused
 from .models import (
@@ -58,7 +59,7 @@ def _refuse_audit(agency_id: int | None, code: str, message: Incoming | None) ->
 
 
 def sign_receipt(credential: AgencyCredential, body: dict[str, Any]) -> dict[str, Any]:
-    return {"receipt": body, "signature": crypto.sign(credential.private_key_pem, body)}
+    return {"receipt": body, "signature": keystore.sign(credential, body)}
 
 
 def receive_message(data: object) -> tuple[int, dict[str, Any]]:
@@ -81,7 +82,7 @@ def receive_message(data: object) -> tuple[int, dict[str, Any]]:
         sender = DirectoryEntry.objects.filter(code=message.sender).first()
         if sender is None:
             raise ExchangeRefused("ไม่รู้จักหน่วยงานผู้ส่ง", code="unknown_sender")
-        if not crypto.verify(sender.certificate_pem, message.envelope, message.signature):
+        if not verify_from(sender, message.envelope, message.signature):
             raise ExchangeRefused("ลายมือชื่อของซองหนังสือไม่ถูกต้อง", code="bad_signature")
         if recipient_agency_id is None:
             raise ExchangeRefused("ผู้รับไม่ได้อยู่ที่โหนดนี้", code="unknown_recipient")

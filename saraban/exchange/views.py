@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .envelope import decode
 from .errors import ExchangeRefused
 from .receive import receive_message
+from .renewal import renewal_receive
 
 
 def _refused(code: str, message: str, status: int = 400) -> JsonResponse:
@@ -35,6 +36,20 @@ def messages(request: HttpRequest) -> JsonResponse:
     # Keys sorted: the stored receipt comes back byte-identical even from PostgreSQL's jsonb,
     # which does not keep key order.
     return JsonResponse(receipt, status=status, json_dumps_params={"sort_keys": True})
+
+
+@csrf_exempt  # authenticated by the old key's signature, not by a session
+@require_POST
+def renewal(request: HttpRequest) -> JsonResponse:
+    """Another node announces its agency's renewed certificate (``renewal.renewal_receive``)."""
+    declared = (request.headers.get("Content-Length") or "0").strip()
+    if not declared.isdigit() or int(declared) > 256 * 1024:
+        return _refused("envelope_too_large", "ประกาศมีขนาดเกินกำหนด", 413)
+    try:
+        status, answer = renewal_receive(decode(request.read(256 * 1024 + 1)))
+    except ExchangeRefused as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    return JsonResponse(answer, status=status)
 
 
 @require_GET

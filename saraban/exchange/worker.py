@@ -10,6 +10,7 @@ from django.db import close_old_connections, connections
 
 from .models import OutboxMessage, OutState
 from .outbox import deliver_due
+from .renewal import announcement_deliver_due
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ def run_loop(stop: threading.Event, *, interval: float = 0.5, batch: int = 20) -
         while not stop.is_set():
             close_old_connections()
             try:
-                worked = deliver_due(limit=batch)
+                worked = deliver_due(limit=batch) + announcement_deliver_due(limit=batch)
             except Exception:  # the database may be away for a moment: try again
                 log.exception("exchange delivery loop")
                 connections.close_all()
@@ -46,7 +47,7 @@ def drain(*, timeout: float = 60.0) -> int:
     total = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        worked = deliver_due(limit=50)
+        worked = deliver_due(limit=50) + announcement_deliver_due(limit=50)
         total += worked
         if not worked:
             break

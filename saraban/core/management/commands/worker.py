@@ -3,7 +3,9 @@
 Jobs written by actions in their transaction (the receipt stamp, …) are run here after the
 action commits, and a delivery loop sends the exchange outbox (saraban.exchange.worker);
 a second small loop sends routing reminders every few minutes (saraban.routing.reminders),
-and a third indexes the letters marked for the search index (saraban.search.index).
+a third indexes the letters marked for the search index (saraban.search.index), and a daily
+one warns agency admins of certificates about to lapse and drops previous exchange
+certificates whose overlap has ended (``certificate_checks``).
 ``--batch`` runs what is queued and exits (tests, cron); the other options are passed
 through to ``db_worker``.
 """
@@ -67,6 +69,7 @@ class Command(BaseCommand):
             drain()
             index_dirty()
             audit_checkpoint()
+            certificate_checks()
             return
         stop = start_delivery_thread(interval=min(options["interval"], 0.5))
         stop_reminders = start_reminder_thread(interval=REMINDER_INTERVAL)
@@ -75,6 +78,9 @@ class Command(BaseCommand):
         stop_checkpoints = start_loop_thread(
             audit_checkpoint, name="saraban-audit-checkpoints",
             interval=float(settings.SARABAN_AUDIT_CHECKPOINT_SECONDS))
+        stop_certificates = start_loop_thread(
+            certificate_checks, name="saraban-certificates",
+            interval=float(getattr(settings, "SARABAN_CERT_CHECK_SECONDS", 86400)))
         try:
             call_command("db_worker", *argv, verbosity=options["verbosity"])
         finally:
@@ -82,6 +88,17 @@ class Command(BaseCommand):
             stop_reminders.set()
             stop_index.set()
             stop_checkpoints.set()
+            stop_certificates.set()
+
+
+def certificate_checks() -> None:
+    """The daily certificate pass: expiry warnings (each threshold once per certificate,
+    however many workers run it) and the end of renewal overlaps."""
+    from saraban.exchange.renewal import directory_prune_previous
+    from saraban.signatures.expiry import expiry_check
+
+    expiry_check()
+    directory_prune_previous()
 
 
 REMINDER_INTERVAL = 300.0  # seconds between reminder passes (routing deadlines)

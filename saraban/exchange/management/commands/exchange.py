@@ -1,17 +1,27 @@
 """``saraban exchange …``: the operator's tools for the exchange between agencies.
 
     saraban exchange enrol --agency ID --code CODE     key pair, certificate, directory entry
+            [--pkcs11-module SO --token LABEL --key LABEL [--certificate PEM]]
+                                                       … with the key on a PKCS#11 token/HSM
+    saraban exchange renew --agency ID [--pkcs11-module SO --token LABEL --key LABEL]
+                                                       new key and certificate, announced to
+                                                       the other nodes signed by the old key
     saraban exchange directory export [--local] [--node-url URL] [-o FILE]
     saraban exchange directory import FILE             other nodes' published entries
     saraban exchange deliver [--loop]                  send what is due (the worker does this)
     saraban exchange requeue MESSAGE_ID --as USERNAME  send a failed message again
     saraban exchange status                            outbox and inbox counts by state
     saraban exchange inbox register-all --as USERNAME  register every waiting letter (bulk)
+
+A token's PIN is read from ``$SARABAN_TOKEN_PIN`` when set, else asked for (never taken on
+the command line, where other users could see it); it is stored sealed.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -26,8 +36,10 @@ from saraban.core.errors import SarabanError
 
 from ...directory import agency_enrol, directory_import, export_entries
 from ...inbox import exchange_inbox_register
+from ...keystore import TokenKey
 from ...models import InboxMessage, InState, OutboxMessage
 from ...outbox import exchange_requeue
+from ...renewal import announcement_deliver_due, exchange_renew
 from ...worker import drain, run_loop
 
 
@@ -39,6 +51,14 @@ class Command(BaseCommand):
         enrol = sub.add_parser("enrol", help="give a hosted agency its key and directory entry")
         enrol.add_argument("--agency", type=int, required=True, help="agency id")
         enrol.add_argument("--code", required=True, help="exchange code, unique across nodes")
+        renew = sub.add_parser("renew", help="new key and certificate, announced to other nodes")
+        renew.add_argument("--agency", type=int, required=True, help="agency id")
+        for p in (enrol, renew):
+            p.add_argument("--pkcs11-module", default="", help="PKCS#11 module (.so) of a token")
+            p.add_argument("--token", default="", help="token label")
+            p.add_argument("--key", default="", help="label of the EC P-256 key on the token")
+            p.add_argument("--certificate", default="",
+                           help="certificate PEM file (default: read from the token)")
         directory = sub.add_parser("directory", help="export or import directory entries")
         directory.add_argument("action", choices=["export", "import"])
         directory.add_argument("file", nargs="?", help="JSON file to import ('-': stdin)")
@@ -65,8 +85,45 @@ class Command(BaseCommand):
         agency = Agency.objects.filter(pk=options["agency"]).first()
         if agency is None:
             raise CommandError("no such agency")
-        entry = agency_enrol(agency=agency, code=options["code"])
-        self.stdout.write(f"enrolled {entry.code} ({entry.name_th})")
+        token, certificate = self._token(options)
+        entry = agency_enrol(agency=agency, code=options["code"], token=token,
+                             certificate_pem=certificate)
+        where = " (key on the token)" if token else ""
+        self.stdout.write(f"enrolled {entry.code} ({entry.name_th}){where}")
+
+    def _token(self, options: dict[str, Any]) -> tuple[TokenKey | None, str | None]:
+        parts = (options["pkcs11_module"], options["token"], options["key"])
+        if not any(parts):
+            if options["certificate"]:
+                raise CommandError("--certificate goes with a token key (--pkcs11-module …)")
+            return None, None
+        if not all(parts):
+            raise CommandError("a token key needs --pkcs11-module, --token and --key")
+        pin = os.environ.get("SARABAN_TOKEN_PIN") or (
+            getpass.getpass("PIN: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        )
+        certificate = None
+        if options["certificate"]:
+            try:
+                certificate = Path(options["certificate"]).read_text(encoding="ascii")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CommandError(f"cannot read {options['certificate']}: {exc}") from exc
+        token = TokenKey(module=options["pkcs11_module"], token_label=options["token"],
+                         key_label=options["key"], pin=pin)
+        return token, certificate
+
+    def _renew(self, options: dict[str, Any]) -> None:
+        agency = Agency.objects.filter(pk=options["agency"]).first()
+        if agency is None:
+            raise CommandError("no such agency")
+        token, certificate = self._token(options)
+        queued = exchange_renew(agency=agency, token=token, certificate_pem=certificate)
+        self.stdout.write(f"renewed the exchange certificate of {agency.exchange_code}; "
+                          f"announcing it to {len(queued)} nodes")
+        announcement_deliver_due(limit=max(20, len(queued)))
+        for row in queued:
+            row.refresh_from_db()
+            self.stdout.write(f"  {row.node_url}: {row.state} {row.last_error}".rstrip())
 
     def _directory(self, options: dict[str, Any]) -> None:
         if options["action"] == "export":

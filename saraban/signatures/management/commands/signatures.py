@@ -6,6 +6,7 @@
     saraban signatures add-root --file root.pem [--agency CODE] [--label TEXT]
     saraban signatures list [--agency CODE]
     saraban signatures verify FILE [--agency CODE]
+    saraban signatures expiry-check                 warn admins of certificates that lapse soon
 
 ``CODE`` is the agency's exchange code (or its id). Without ``--user`` the identity is the
 agency seal. The passphrase or PIN is read from ``$SARABAN_SIGNING_SECRET`` when set, else
@@ -26,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from saraban.agencies.models import Agency, Person
 from saraban.core.errors import SarabanError
 
+from ...expiry import expiry_check
 from ...models import SigningIdentity, TrustRoot
 from ...pades import verify_pdf
 from ...services import identity_add_pkcs11, identity_add_pkcs12, trust_root_add
@@ -34,7 +36,8 @@ SECRET_ENV = "SARABAN_SIGNING_SECRET"  # noqa: S105  (the variable's name, not a
 
 
 class Command(BaseCommand):
-    help = "Signing identities and trust roots: add-pkcs12, add-pkcs11, add-root, list, verify."
+    help = ("Signing identities and trust roots: add-pkcs12, add-pkcs11, add-root, list, verify, "
+            "expiry-check.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="verb", required=True)
@@ -63,6 +66,8 @@ class Command(BaseCommand):
         verify = sub.add_parser("verify", help="verify a PDF's signatures")
         verify.add_argument("file")
         verify.add_argument("--agency", help="whose trust roots to use")
+        sub.add_parser("expiry-check",
+                       help="warn agency admins of certificates 60, 30 and 7 days before expiry")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -165,3 +170,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(verdict.as_dict(), ensure_ascii=False, indent=2))
         if verdict.is_red:
             raise CommandError(f"{verdict.status}: {verdict.label_th}")
+
+    def _expiry_check(self, options: dict[str, Any]) -> None:
+        self.stdout.write(f"sent {expiry_check()} certificate expiry warnings")
