@@ -39,7 +39,7 @@ from .models import (
     NotificationKind,
     Purpose,
 )
-from .notify import notify
+from .notify import notifications_mark_read, notify
 
 COMMON_PHRASES = (
     "ทราบ",
@@ -391,4 +391,7 @@ def circular_acknowledge(*, actor: Actor, recipient: CircularRecipient) -> Circu
         locked.save(update_fields=["acknowledged_at", "acknowledged_by"])
         _audit(actor, locked.letter, "circular_acknowledge",
                recipient=locked.unit.name_th if locked.unit else actor.person.display_name())
+        # Once acknowledged, the person's bell notifications of this circular are read.
+        notifications_mark_read(person=actor.person, letter=locked.letter,
+                                kind=NotificationKind.CIRCULAR)
     return locked

@@ -65,7 +65,11 @@ def test_list_is_newest_first_opening_marks_read_and_read_all(client, org):
     page = client.get(reverse("web:notifications")).content.decode()
     assert page.index("เรื่องที่ 2") < page.index("เรื่องที่ 1") < page.index("เรื่องที่ 0")
     first = Notification.objects.filter(person=org.officer).order_by("pk")[0]
-    response = client.get(reverse("web:notification_open", args=[first.pk]))
+    url = reverse("web:notification_open", args=[first.pk])
+    assert client.get(url).status_code == 405  # a GET changes nothing
+    first.refresh_from_db()
+    assert first.read_at is None
+    response = client.post(url)
     assert response.status_code == 302
     assert response["Location"] == reverse("web:letter_detail", args=[letter.pk])
     first.refresh_from_db()
@@ -79,7 +83,7 @@ def test_one_may_not_open_someone_elses_notification(client, org):
     tell(org, 1, person=org.director)
     other = Notification.objects.get(person=org.director)
     client.force_login(org.officer)
-    response = client.get(reverse("web:notification_open", args=[other.pk]))
+    response = client.post(reverse("web:notification_open", args=[other.pk]))
     assert response["Location"] == reverse("web:notifications")
     other.refresh_from_db()
     assert other.read_at is None

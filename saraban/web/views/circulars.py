@@ -18,7 +18,6 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from saraban.agencies.actors import positions_for, resolve_actor
@@ -26,7 +25,7 @@ from saraban.agencies.models import Agency, Person, RoleGrant
 from saraban.core.errors import NotFound, SarabanError
 from saraban.letters.access import access_letter, registries_for, scope_unit_ids
 from saraban.letters.models import Letter, Secrecy
-from saraban.routing.models import CircularRecipient, Notification, NotificationKind
+from saraban.routing.models import CircularRecipient
 from saraban.routing.services import circular_acknowledge, circular_distribute
 
 from .browse import not_found, person_of
@@ -160,7 +159,8 @@ def circular_send(request: HttpRequest, letter_id: int) -> HttpResponse:
 def circular_ack(request: HttpRequest, recipient_id: int) -> HttpResponse:
     """"รับทราบแล้ว"; from htmx answers the refreshed receipt table, else back to the letter.
 
-    The person's bell notifications of this circular are read once it is acknowledged.
+    The person's bell notifications of this circular are read once it is acknowledged (by the
+    action, ``circular_acknowledge``).
     """
     person = person_of(request)
     recipient = CircularRecipient.objects.filter(pk=recipient_id).first()
@@ -176,8 +176,6 @@ def circular_ack(request: HttpRequest, recipient_id: int) -> HttpResponse:
             return HttpResponse(exc.message, status=exc.status)
         messages.error(request, exc.message)
         return redirect(_detail(letter.pk))
-    Notification.objects.filter(person=person, letter=letter, kind=NotificationKind.CIRCULAR,
-                                read_at__isnull=True).update(read_at=timezone.now())
     if request.headers.get("HX-Request"):
         state = receipts(person, letter)
         return render(request, "web/circulars/_receipts.html", state.as_context())

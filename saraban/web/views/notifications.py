@@ -10,15 +10,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from saraban.agencies.models import Person
 from saraban.routing.models import Notification, NotificationKind, NotificationPreference
+from saraban.routing.notify import notification_preferences_set, notifications_mark_read
 
 from .browse import person_of
 
@@ -61,16 +60,14 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_POST
 def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
-    """Opening a notification marks it read and goes to its letter (or back to the list)."""
+    """Opening a notification (a POST from the list) marks it read and goes to its letter."""
     person = person_of(request)
     row = Notification.objects.filter(person=person, pk=notification_id).first()
     if row is None:
         return redirect("web:notifications")
-    if row.read_at is None:
-        Notification.objects.filter(pk=row.pk, read_at__isnull=True).update(
-            read_at=timezone.now())
+    notifications_mark_read(person=person, notification_id=row.pk)
     if row.letter_id is not None:
         return redirect("web:letter_detail", letter_id=row.letter_id)
     return redirect("web:notifications")
@@ -79,9 +76,7 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
 @login_required
 @require_POST
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
-    marked = Notification.objects.filter(person=person, read_at__isnull=True).update(
-        read_at=timezone.now())
+    marked = notifications_mark_read(person=person_of(request))
     if marked:
         messages.success(request, f"ทำเครื่องหมายว่าอ่านแล้ว {marked} รายการ")
     return redirect("web:notifications")
@@ -91,16 +86,14 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
 def notification_settings(request: HttpRequest) -> HttpResponse:
     """Per kind: in the app (the bell) and by e-mail. No stored row means both on."""
     person = person_of(request)
-    stored = {p.kind: p for p in NotificationPreference.objects.filter(person=person)}
     if request.method == "POST":
-        with transaction.atomic():
-            for kind in NotificationKind.values:
-                in_app = f"{kind}-in_app" in request.POST
-                email = f"{kind}-email" in request.POST
-                NotificationPreference.objects.update_or_create(
-                    person=person, kind=kind, defaults={"in_app": in_app, "email": email})
+        notification_preferences_set(person=person, choices={
+            kind: (f"{kind}-in_app" in request.POST, f"{kind}-email" in request.POST)
+            for kind in NotificationKind.values
+        })
         messages.success(request, "บันทึกการตั้งค่าการแจ้งเตือนแล้ว")
         return redirect(reverse("web:notification_settings"))
+    stored = {p.kind: p for p in NotificationPreference.objects.filter(person=person)}
     rows = [
         {
             "kind": kind,
