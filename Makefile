@@ -77,9 +77,12 @@ ocr-deps:
 			 (apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-tha tesseract-ocr-eng ocrmypdf poppler-utils >/dev/null)); \
 		else echo "ocrmypdf/tesseract-ocr-tha not found: OCR tests will be skipped (scans are kept without text)"; fi; }
 
+## lint: ruff, mypy, the layers contract (import-linter) and no ORM writes in web/api/tags.
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(PY) scripts/check_no_orm_writes.py
 
 ## bench-numbering: registrations/s, p50/p99 and duplicates/gaps, SQLite and PostgreSQL.
 bench-numbering: $(VENV)/.installed-dev
