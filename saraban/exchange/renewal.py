@@ -74,6 +74,20 @@ def _check_admin(actor: Actor | None, agency: Agency) -> None:
                            code="renew_forbidden")
 
 
+def announcement_for(
+    *, code: str, old_pem: str, new_pem: str, until: dt.datetime, now: dt.datetime,
+) -> dict[str, Any]:
+    """What is announced (and signed by both keys): the agency, its new certificate, the
+    certificate it follows, and the end of the overlap."""
+    return {
+        "v": 1, "type": ANNOUNCEMENT_TYPE, "code": code,
+        "certificate_pem": new_pem, "fingerprint": crypto.fingerprint(new_pem),
+        "previous_fingerprint": crypto.fingerprint(old_pem),
+        "overlap_until": until.astimezone(dt.UTC).isoformat(),
+        "sent_at": now.astimezone(dt.UTC).isoformat(),
+    }
+
+
 def exchange_renew(
     *, agency: Agency, actor: Actor | None = None, token: TokenKey | None = None,
     certificate_pem: str | None = None, private_key_pem: str | None = None,
@@ -101,13 +115,8 @@ def exchange_renew(
         if crypto.fingerprint(new_pem) == crypto.fingerprint(old_pem):
             raise ExchangeRefused("ใบรับรองใหม่ต้องไม่ใช่ใบเดิม", code="same_certificate")
         until = moment + overlap()
-        announcement = {
-            "v": 1, "type": ANNOUNCEMENT_TYPE, "code": entry.code,
-            "certificate_pem": new_pem, "fingerprint": crypto.fingerprint(new_pem),
-            "previous_fingerprint": crypto.fingerprint(old_pem),
-            "overlap_until": until.astimezone(dt.UTC).isoformat(),
-            "sent_at": moment.astimezone(dt.UTC).isoformat(),
-        }
+        announcement = announcement_for(code=entry.code, old_pem=old_pem, new_pem=new_pem,
+                                        until=until, now=moment)
         old_signature = keystore.sign(credential, announcement)
         for name, value in fields.items():
             setattr(credential, name, value)
@@ -284,6 +293,7 @@ def directory_prune_previous(*, now: dt.datetime | None = None) -> int:
 __all__ = [
     "ANNOUNCEMENT_TYPE",
     "RENEWAL_PATH",
+    "announcement_for",
     "announcement_deliver_due",
     "directory_prune_previous",
     "exchange_renew",
