@@ -21,10 +21,10 @@ from saraban.agencies.security import session_record
 
 from .views.auth import pending_step
 
-# Pages a person may open while a step is pending: the steps themselves and signing out.
-_STEP_PAGES = frozenset(
-    {"web:login", "web:logout", "web:login_otp", "web:password_change", "web:two_factor"}
-)
+# Pages a person may open while a step is pending, besides that step's own page. (Only the
+# pending step: a session still owing its authenticator code must not reach the password
+# change or the two-factor set-up, which would let a stolen password replace the device.)
+_ALWAYS_OPEN = frozenset({"web:login", "web:logout"})
 # Paths that do not use the signed-in session: static files, the API (bearer tokens), the
 # node-to-node exchange and the public verification page.
 _NOT_SESSION = ("/static/", "/api/", "/exchange/v1/")
@@ -49,11 +49,9 @@ class AccountSecurityMiddleware:
                 person=person, session_key=key, ip=request.META.get("REMOTE_ADDR") or None,
                 user_agent=str(request.META.get("HTTP_USER_AGENT", "")),
             )
-        match = request.resolver_match
-        if match is not None and match.view_name in _STEP_PAGES:
-            return None
         step = pending_step(request, person)
-        if step is None:
+        match = request.resolver_match
+        if step is None or (match is not None and match.view_name in {step, *_ALWAYS_OPEN}):
             return None
         url = reverse(step)
         if request.method == "GET":

@@ -173,8 +173,14 @@ def test_enrol_totp_and_sign_in_with_a_real_code(client, org):
         fresh = Client()
         response = web_login(fresh, "officer")
         assert response["Location"].startswith(reverse("web:login_otp"))
-        assert fresh.get(reverse("web:dashboard"))["Location"].startswith(
-            reverse("web:login_otp"))
+        # Before the code, nothing else opens: not even the set-up of a new authenticator or
+        # the password change (a stolen password must not replace the device).
+        for url in (reverse("web:dashboard"), reverse("web:two_factor"),
+                    reverse("web:password_change"), reverse("web:account_security")):
+            assert fresh.get(url)["Location"].startswith(reverse("web:login_otp"))
+        blocked = fresh.post(reverse("web:two_factor"), {"action": "start"})
+        assert blocked["Location"].startswith(reverse("web:login_otp"))
+        assert TOTPDevice.objects.filter(user=org.officer).count() == 1
         assert fresh.post(reverse("web:login_otp"), {"otp": "12"}).status_code == 400
     later += dt.timedelta(seconds=5)
     with time_machine.travel(later, tick=False):
