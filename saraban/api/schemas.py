@@ -7,7 +7,7 @@ Inputs name things by id (``registry_id``, ``sender_agency_id``); outputs are bu
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
@@ -20,6 +20,12 @@ class ErrorOut(Schema):
     message: str
     field: str | None = None
     details: Any = None
+
+
+# Pages count from 1. A page past this would start beyond any register, and a number past
+# bigint cannot even be given to the database as an offset.
+MAX_PAGE = 100_000
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, description="Page number, from 1")]
 
 
 class TokenIn(Schema):

@@ -25,7 +25,6 @@ import binascii
 import datetime as dt
 import json
 import math
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
@@ -33,6 +32,7 @@ from typing import Annotated, Any, Literal, Self
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from saraban.core.text import first_unstorable, too_deep
 from saraban.letters.models import SUBKINDS_OF, LetterKind, Secrecy, Urgency
 
 from .errors import ExchangeRefused
@@ -100,27 +100,6 @@ def _malformed(what: str) -> ExchangeRefused:
 
 # ---- decoding the body ----------------------------------------------------------------------
 
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def _too_deep(body: bytes, limit: int) -> bool:
-    """Whether the JSON in ``body`` nests arrays and objects more than ``limit`` deep.
-
-    Strings are cut out, everything but brackets dropped, then innermost pairs peeled off
-    ``limit`` times: all in C, so a body of a million brackets costs milliseconds. Unbalanced
-    brackets answer ``False`` (the parser refuses them).
-    """
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
-    for _ in range(limit):
-        if not brackets:
-            return False
-        peeled = brackets.replace(b"[]", b"").replace(b"{}", b"")
-        if len(peeled) == len(brackets):
-            return False
-        brackets = peeled
-    return bool(brackets)
-
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
@@ -140,33 +119,6 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _storable(text: str) -> bool:
-    """Text a database can hold: no NUL, no lone surrogate (PostgreSQL refuses both)."""
-    if "\x00" in text:
-        return False
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_text(data: object) -> None:
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not _storable(item):
-                raise _malformed("text with a NUL character or a lone surrogate")
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
 def decode(body: bytes) -> object:
     """The JSON value of a message body, or ``ExchangeRefused`` (``malformed_envelope``).
 
@@ -174,7 +126,7 @@ def decode(body: bytes) -> object:
     ``Infinity`` (and numbers that overflow to them), duplicate keys, NUL characters and lone
     surrogates are all refused, so what is accepted can be stored and signed canonically.
     """
-    if _too_deep(body, MAX_DEPTH):
+    if too_deep(body, MAX_DEPTH):
         raise _malformed(f"nested more than {MAX_DEPTH} levels")
     try:
         data = json.loads(
@@ -184,7 +136,8 @@ def decode(body: bytes) -> object:
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ExchangeRefused("ซองหนังสือไม่ใช่ JSON ที่ถูกต้อง",
                               code="malformed_envelope") from exc
-    _check_text(data)
+    if first_unstorable(data) is not None:
+        raise _malformed("text with a NUL character or a lone surrogate")
     return data
 
 

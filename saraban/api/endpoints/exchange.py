@@ -23,7 +23,7 @@ from saraban.agencies.models import Person
 from saraban.api.auth import current_person
 from saraban.api.errors import invalid_request
 from saraban.api.render import entry_out
-from saraban.api.schemas import EntryOut, ErrorOut
+from saraban.api.schemas import EntryOut, ErrorOut, PageNumber
 from saraban.core.errors import NotFound, PermissionDenied, ValidationFailed
 from saraban.exchange.inbox import (
     exchange_inbox_register,
@@ -98,7 +98,7 @@ class InboxPageOut(Schema):
 
 class InboxQuery(Schema):
     state: str = Field("waiting", description='"waiting", "registered", "rejected" or "returned"')
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
     page_size: int = Field(50, ge=1, le=200)
 
 

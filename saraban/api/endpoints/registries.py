@@ -10,7 +10,13 @@ from pydantic import Field
 
 from saraban.api.auth import current_person
 from saraban.api.render import ENTRY_RELATED, entry_out, letter_summary_out, registry_out
-from saraban.api.schemas import ErrorOut, RegisterLineOut, RegisterPageOut, RegistriesOut
+from saraban.api.schemas import (
+    ErrorOut,
+    PageNumber,
+    RegisterLineOut,
+    RegisterPageOut,
+    RegistriesOut,
+)
 from saraban.core.errors import NotFound, ValidationFailed
 from saraban.core.thai import be_year
 from saraban.letters.access import registries_for, viewable_registries, visible_letters
@@ -21,7 +27,7 @@ router = Router(tags=["registries"])
 
 class RegisterQuery(Schema):
     year: int | None = Field(None, ge=2400, le=3000, description="Buddhist year; this year")
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
     page_size: int = Field(50, ge=1, le=200)
 
 

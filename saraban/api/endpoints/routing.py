@@ -20,7 +20,7 @@ from pydantic import Field
 from saraban.agencies.actors import Actor, positions_for, resolve_actor
 from saraban.agencies.models import Agency, Person, Position
 from saraban.api.auth import current_person
-from saraban.api.schemas import ErrorOut
+from saraban.api.schemas import ErrorOut, PageNumber
 from saraban.core.audit import history
 from saraban.core.errors import NotFound, ValidationFailed
 from saraban.core.thai import thai_datetime
@@ -135,7 +135,7 @@ class DeskOut(Schema):
 
 
 class DeskQuery(Schema):
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
     page_size: int = Field(50, ge=1, le=200)
 
 

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from saraban.agencies.models import Agency, Person
 from saraban.api.auth import current_person
-from saraban.api.schemas import ErrorOut
+from saraban.api.schemas import ErrorOut, PageNumber
 from saraban.core.errors import ValidationFailed
 from saraban.letters.access import registries_for, viewable_registries
 from saraban.letters.models import Direction, Letter, LetterKind, RegisterEntry, Registry, Urgency
@@ -43,7 +43,7 @@ class SearchQuery(Schema):
     date_from: dt.date | None = Field(None, description="Letter date from (inclusive)")
     date_to: dt.date | None = Field(None, description="Letter date to (inclusive)")
     order: str = Field("newest", description="newest or relevance")
-    page: int = Field(1, ge=1)
+    page: PageNumber = 1
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
 
 
