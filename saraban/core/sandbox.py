@@ -218,7 +218,7 @@ class _Helper:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         self.owner = os.getpid()
-        self.proc = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+        self.proc = subprocess.Popen(  # our own interpreter and module
             [sys.executable, "-m", "saraban.core.sandbox"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd="/",
             close_fds=True, start_new_session=True,
@@ -368,7 +368,7 @@ def _child(request: dict[str, Any], out: int, limits: Limits) -> None:
         with contextlib.suppress(OSError):
             os.write(out, b'{"error": "memory"}')
         code = 2
-    except BaseException:  # noqa: BLE001  (nothing may escape a forked child)
+    except BaseException:  # nothing may escape a forked child
         code = 1
     finally:
         os._exit(code)

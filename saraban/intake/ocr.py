@@ -19,7 +19,6 @@ process of ocrmypdf).
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -157,10 +156,14 @@ def run_ocr(data: bytes, *, content_type: str) -> OcrResult:
             raise OcrFailed(_EXIT_MESSAGES.get(
                 done.returncode, "อ่านข้อความจากภาพไม่สำเร็จ กรุณากรอกข้อมูลเอง"
             ))
+        try:  # ocrmypdf's output is read like any file: in the sandbox
+            pages = int(files.inspect(output, files.PDF)["pages"])
+        except FileRejected as exc:
+            raise OcrFailed("อ่านข้อความจากภาพไม่สำเร็จ กรุณากรอกข้อมูลเอง") from exc
         pdf = output.read_bytes()
         text = sidecar.read_text("utf-8", "replace") if sidecar.exists() else ""
         text = _fill_skipped_pages(text, output)
-        return OcrResult(pdf=pdf, text=text, pages=_page_count(pdf))
+        return OcrResult(pdf=pdf, text=text, pages=pages)
 
 
 def _fill_skipped_pages(text: str, pdf: Path) -> str:
@@ -175,17 +178,9 @@ def _fill_skipped_pages(text: str, pdf: Path) -> str:
 def _pdftotext(pdf: Path, page: int) -> str:
     if shutil.which("pdftotext") is None:
         return ""
+    command = ["pdftotext", "-enc", "UTF-8", "-f", str(page), "-l", str(page), str(pdf), "-"]
     done = subprocess.run(  # noqa: S603
-        ["pdftotext", "-enc", "UTF-8", "-f", str(page), "-l", str(page), str(pdf), "-"],  # noqa: S607
+        sandbox.limit_command(command, memory=_memory(), cpu=60),
         capture_output=True, timeout=60, check=False,
     )
     return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else ""
-
-
-def _page_count(pdf: bytes) -> int:
-    from pypdf import PdfReader
-
-    try:
-        return len(PdfReader(io.BytesIO(pdf)).pages)
-    except Exception:  # the count is only shown; a PDF pypdf cannot parse still has pages
-        return 0

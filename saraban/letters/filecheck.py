@@ -371,7 +371,7 @@ def _check_archive(zf: zipfile.ZipFile, lim: FileLimits, budget: dict[str, int],
 
 def _safe_xml(zf: zipfile.ZipFile, name: str) -> Any:
     """Parse a small XML member with no DTD, no entities resolved and no network."""
-    from lxml import etree
+    from lxml import etree  # type: ignore[import-untyped]
 
     info = zf.getinfo(name)
     if info.file_size > _MAX_XML:
