@@ -128,9 +128,10 @@ def token_certificate(token: TokenKey, certificate_pem: str | None = None) -> st
     try:
         if certificate_pem is None:
             try:
-                obj = session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE,
-                                           Attribute.LABEL: token.key_label})
-                found = next(iter(obj), None)
+                # Read the search to its end: an open search blocks the next operation.
+                objects = list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE,
+                                                    Attribute.LABEL: token.key_label}))
+                found = objects[0] if objects else None
             except p11.PKCS11Error as exc:
                 raise Conflict("อ่านใบรับรองในอุปกรณ์ไม่ได้", code="token_certificate_missing") \
                     from exc
