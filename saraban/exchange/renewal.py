@@ -293,8 +293,8 @@ def directory_prune_previous(*, now: dt.datetime | None = None) -> int:
 __all__ = [
     "ANNOUNCEMENT_TYPE",
     "RENEWAL_PATH",
-    "announcement_for",
     "announcement_deliver_due",
+    "announcement_for",
     "directory_prune_previous",
     "exchange_renew",
     "overlap",

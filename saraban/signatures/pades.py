@@ -280,6 +280,9 @@ class SignatureInfo:
     modified_after: bool
     level: str
     problem: str  # Thai; "" when this signature is fine
+    # The signer's certificate has lapsed since, and was checked at the time of the
+    # signature's trusted timestamp (proof that it was signed while the certificate was valid).
+    checked_at_timestamp: bool = False
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -360,9 +363,10 @@ def verify_file(path: str, roots: list[str], fetch: bool) -> dict[str, object]:
 
     certs = [asn1_x509.Certificate.load(base64.b64decode(r)) for r in roots]
 
-    def vc() -> ValidationContext:  # a fresh context per check: they keep state
+    def vc(moment: dt.datetime | None = None) -> ValidationContext:
+        # A fresh context per check (they keep state); ``moment``: validate as of then.
         return ValidationContext(trust_roots=certs, allow_fetching=fetch,
-                                 revocation_mode="soft-fail")
+                                 revocation_mode="soft-fail", moment=moment)
 
     return _verify(Path(path).read_bytes(), vc).as_dict()
 
@@ -436,6 +440,8 @@ def _label(status: Status, infos: Sequence[SignatureInfo], stamp_problems: Seque
     names = ", ".join(dict.fromkeys(i.signer_name for i in infos if i.signer_name))
     if status == "valid":
         label = f"ลายมือชื่ออิเล็กทรอนิกส์ถูกต้อง ลงนามโดย {names}"
+        if any(i.checked_at_timestamp for i in infos):
+            label += " (ลงนามขณะใบรับรองยังไม่หมดอายุ ยืนยันด้วยตราประทับเวลา)"
         if any(i.modified_after for i in infos):
             label += " (มีการเพิ่มลายมือชื่อ ตราประทับเวลา หรือข้อมูลตรวจสอบภายหลังการลงนาม)"
         return label
@@ -533,23 +539,39 @@ def _check_signature(
     from ._overlays import diff_policy
 
     name = str(getattr(sig, "field_name", "") or "")
-    try:
-        status: PdfSignatureStatus = validate_pdf_signature(
+
+    def validate(moment: dt.datetime | None = None) -> PdfSignatureStatus:
+        return validate_pdf_signature(
             sig,  # type: ignore[arg-type]
-            signer_validation_context=vc_factory(),  # type: ignore[operator]
+            signer_validation_context=vc_factory(moment),  # type: ignore[operator]
             ts_validation_context=vc_factory(),  # type: ignore[operator]
             diff_policy=diff_policy(),
             key_usage_settings=KeyUsageConstraints(
                 key_usage={"non_repudiation", "digital_signature"}
             ),
         )
+
+    try:
+        status: PdfSignatureStatus = validate()
     except Exception:
         logger.info("verify_pdf: signature %s could not be validated", name, exc_info=True)
         return _broken_signature(sig, name)
-    cert = status.signing_cert
-    intact = bool(status.intact and status.valid)
     ts = status.timestamp_validity
     timestamp_ok = ts is None or bool(ts.intact and ts.valid and ts.trusted)
+    at_timestamp = False
+    if (ts is not None and timestamp_ok and status.intact and status.valid
+            and not status.trusted and _trust_problem(status) == PROBLEM_EXPIRED):
+        # The certificate lapsed after signing: the trusted timestamp proves the signature
+        # existed while it was valid, so the signer is checked as of that time.
+        try:
+            then = validate(ts.timestamp)
+        except Exception:
+            logger.info("verify_pdf: signature %s at its timestamp", name, exc_info=True)
+        else:
+            if then.trusted and then.intact and then.valid:
+                status, at_timestamp = then, True
+    cert = status.signing_cert
+    intact = bool(status.intact and status.valid)
     trusted = bool(status.trusted) and timestamp_ok
     whole = _coverage_is_whole(status)
     allowed = _allowed_after(status, sig_names)
@@ -588,6 +610,7 @@ def _check_signature(
         modified_after=not whole,
         level=level,
         problem=problem,
+        checked_at_timestamp=at_timestamp,
     )
 
 

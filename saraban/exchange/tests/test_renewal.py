@@ -37,34 +37,33 @@ from saraban.exchange.worker import drain
 from saraban.letters.services import Recipient
 
 from .test_local import send
-from .test_receive_security import (  # noqa: F401 (remote: a fixture)
-    Remote,
-    envelope_for,
-    message,
-    post,
-    remote,
-    remote_agency,
-)
+from .test_receive_security import Remote, envelope_for, message, post, remote_agency
 
 pytestmark = pytest.mark.django_db
 
 
-def renewal_of(remote: Remote, *, old_key: str | None = None, new_key: str | None = None,
+@pytest.fixture
+def remote(org) -> Remote:
+    """An agency on another node, known here through its directory entry."""
+    return remote_agency()
+
+
+def renewal_of(who: Remote, *, old_key: str | None = None, new_key: str | None = None,
                previous_pem: str | None = None, until_days: int = 30,
                code: str | None = None) -> tuple[dict[str, Any], str]:
-    """The announcement a remote node makes when ``remote`` renews: (message, new key)."""
+    """The announcement a remote node makes when ``who`` renews: (message, new key)."""
     key = crypto.new_key()
-    new_pem = crypto.certificate_pem(crypto.certificate_for(key, code=code or remote.code,
+    new_pem = crypto.certificate_pem(crypto.certificate_for(key, code=code or who.code,
                                                             name="Remote Department"))
     new_key_pem = crypto.key_to_pem(key)
     now = timezone.now()
     announcement = announcement_for(
-        code=code or remote.code, old_pem=previous_pem or remote.entry.certificate_pem,
+        code=code or who.code, old_pem=previous_pem or who.entry.certificate_pem,
         new_pem=new_pem, until=now + dt.timedelta(days=until_days), now=now,
     )
     return {
         "announcement": announcement,
-        "signature": crypto.sign(old_key or remote.key_pem, announcement),
+        "signature": crypto.sign(old_key or who.key_pem, announcement),
         "proof": crypto.sign(new_key or new_key_pem, announcement),
     }, new_key_pem
 
@@ -179,7 +178,7 @@ class _Answer(http.server.BaseHTTPRequestHandler):
 
     status = 503
     code = "unavailable"
-    bodies: list[bytes] = []  # noqa: RUF012
+    bodies: list[bytes] = []
 
     def log_message(self, format: str, *args: object) -> None:
         del format, args
