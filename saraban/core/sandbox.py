@@ -41,6 +41,7 @@ could not finish becomes a ``FileRejected`` with a stable code:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import importlib
@@ -146,13 +147,20 @@ def run(target: str, *args: Any, limits: Limits | None = None) -> Any:
         {"target": target, "args": list(args), "limits": dataclasses.asdict(limits)}
     )
     started = time.monotonic()
-    helper = _Pool.acquire()
-    try:
-        reply = helper.call(request, timeout=limits.wall + 10)
-    except BaseException:
-        helper.close()
-        raise
-    _Pool.release(helper)
+    for attempt in (1, 2):  # a helper that died (killed from outside) is replaced once
+        helper = _Pool.acquire()
+        try:
+            reply = helper.call(request, timeout=limits.wall + 10)
+        except (OSError, RuntimeError):
+            helper.close()
+            if attempt == 2:
+                raise
+            continue
+        except BaseException:
+            helper.close()
+            raise
+        _Pool.release(helper)
+        break
     outcome, result, rejected = _interpret(target, reply)
     _local.stats = RunStats(
         target=target, outcome=outcome, peak_rss=int(reply.get("maxrss_kib", 0)) * 1024,
@@ -261,7 +269,18 @@ class _Pool:
                 helper = cls._idle.pop()
                 if helper.owner == os.getpid() and helper.proc.poll() is None:
                     return helper
+                if helper.owner == os.getpid():
+                    helper.close()
         return _Helper()
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Stop this process's idle helpers (at exit: each also stops when its pipe closes)."""
+        with cls._lock:
+            helpers, cls._idle = cls._idle, []
+        for helper in helpers:
+            if helper.owner == os.getpid():
+                helper.close()
 
     @classmethod
     def release(cls, helper: _Helper) -> None:
@@ -270,6 +289,9 @@ class _Pool:
                 cls._idle.append(helper)
                 return
         helper.close()
+
+
+atexit.register(_Pool.close_all)
 
 
 # --- the helper process ----------------------------------------------------------------------

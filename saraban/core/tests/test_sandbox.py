@@ -84,6 +84,16 @@ def test_the_child_inherits_no_secret_and_no_descriptor(monkeypatch):
     assert len(seen["fds"]) <= 5  # stdin/out/err (/dev/null), its answer pipe, listdir's own
 
 
+def test_a_helper_killed_from_outside_is_replaced():
+    import signal
+
+    sandbox.run(f"{T}:add", 1, 1)
+    for helper in list(sandbox._Pool._idle):
+        os.kill(helper.proc.pid, signal.SIGKILL)
+        helper.proc.wait()
+    assert sandbox.run(f"{T}:add", 2, 2) == 4
+
+
 def test_only_saraban_functions_can_be_run():
     with pytest.raises(ValueError, match="not a sandbox target"):
         sandbox.run("os:system", "true")
