@@ -42,6 +42,7 @@ from saraban.letters.models import (
     SeriesYear,
     Urgency,
 )
+from saraban.signatures.expiry import expiring_for
 
 from ..forms_browse import RegisterFilterForm
 
@@ -128,6 +129,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "letters": letters,
             "registries": registries,
             "waiting_handovers": waiting,
+            "certificate_warnings": expiring_for(person),
         },
     )
 
