@@ -226,3 +226,28 @@ def test_the_node_refuses_to_start_without_its_secrets(command, tmp_path):
     assert "refuses to start outside demo mode" in done.stderr
     assert "SARABAN_SECRET_KEY is not set" in done.stderr
     assert "SARABAN_KEY_ENCRYPTION_KEYS" in done.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_pg_dump_with_the_published_defaults_reveals_no_key(org, seal_identity):
+    """What an attacker holding a plain ``pg_dump`` of the node has: no key opens."""
+    import re
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {**os.environ, "PGHOST": db["HOST"] or "127.0.0.1", "PGPORT": str(db["PORT"] or 5432),
+           "PGUSER": db["USER"], "PGPASSWORD": db["PASSWORD"] or ""}
+    dump = subprocess.run(
+        ["pg_dump", "--data-only", "--format=plain", "--inserts", db["NAME"]],
+        env=env, capture_output=True, check=True, timeout=300,
+    ).stdout
+    assert b"PRIVATE KEY" not in dump and b"seal-pass" not in dump
+    binary = [bytes.fromhex(h.decode()) for h in re.findall(rb"'\\x([0-9a-f]+)'", dump)]
+    assert not any(b"PRIVATE KEY" in b or b"seal-pass" in b for b in binary)
+    found = rb"kek1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
+    tokens = set(re.findall(found, dump)) | {t for b in binary for t in re.findall(found, b)}
+    chains = AuditChain.objects.count()
+    assert len(tokens) == AgencyCredential.objects.count() + chains + 2  # + the seal's two
+    assert not any(_try_open(token) for token in tokens)
