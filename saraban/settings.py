@@ -262,6 +262,11 @@ SARABAN_EXCHANGE_TIMEOUT_SECONDS = float(os.environ.get("SARABAN_EXCHANGE_TIMEOU
 SARABAN_EXCHANGE_MAX_BYTES = int(os.environ.get("SARABAN_EXCHANGE_MAX_BYTES", str(64 << 20)))
 SARABAN_EXCHANGE_MAX_AGE_SECONDS = int(os.environ.get("SARABAN_EXCHANGE_MAX_AGE", "3600"))
 SARABAN_EXCHANGE_OVERDUE_HOURS = float(os.environ.get("SARABAN_EXCHANGE_OVERDUE_HOURS", "24"))
+# After `saraban exchange renew`, the old exchange certificate is still accepted this long.
+SARABAN_EXCHANGE_CERT_OVERLAP_DAYS = float(os.environ.get("SARABAN_EXCHANGE_CERT_OVERLAP_DAYS",
+                                                          "30"))
+# How often the worker checks certificates that lapse (warnings at 60, 30 and 7 days).
+SARABAN_CERT_CHECK_SECONDS = float(os.environ.get("SARABAN_CERT_CHECK_SECONDS", "86400"))
 
 # Signatures (saraban.signatures): the RFC 3161 time-stamping authority (signing at PAdES
 # B-T/B-LTA when set) and extra trusted root CA files (colon-separated PEM/DER paths, e.g. the
