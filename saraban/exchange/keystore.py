@@ -18,7 +18,7 @@ import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -33,6 +33,7 @@ from .models import CredentialKind
 
 if TYPE_CHECKING:
     import pkcs11
+    from pkcs11.types import SignMixin
 
     from .models import AgencyCredential
 
@@ -95,7 +96,8 @@ def _token_sign(session: pkcs11.Session, key_label: str, data: bytes) -> bytes:
     except (p11.NoSuchKey, p11.MultipleObjectsReturned) as exc:
         raise Conflict("ไม่พบกุญแจ EC (P-256) ชื่อนี้ในอุปกรณ์", code="key_missing",
                        details={"key": key_label}) from exc
-    raw = bytes(key.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA))
+    signer = cast("SignMixin", key)  # a private key object with CKA_SIGN
+    raw = bytes(signer.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA))
     if len(raw) != 2 * _P256_HALF:
         raise Conflict("กุญแจในอุปกรณ์ไม่ใช่ ECDSA P-256", code="token_key_not_p256")
     r = int.from_bytes(raw[:_P256_HALF], "big")

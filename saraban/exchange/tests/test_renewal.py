@@ -117,6 +117,7 @@ def test_a_node_takes_the_announcement_and_accepts_both_keys_until_the_overlap_e
     entry = DirectoryEntry.objects.get(code=remote.code)
     assert entry.certificate_pem == renewal["announcement"]["certificate_pem"]
     assert entry.previous_certificate_pem == old_pem
+    assert entry.renewal is not None
     assert entry.renewal["signature"] == renewal["signature"]  # the evidence is kept
     again = post_renewal(client, renewal)
     assert (again.status_code, again.json()["status"]) == (200, "already")
