@@ -36,7 +36,9 @@ TIMEOUT = 4  # header and body timeouts of the test node, seconds
 def node(tmp_path_factory) -> Iterator[Node]:
     root = tmp_path_factory.mktemp("serve")
     (root / "tmp").mkdir()
-    served = Node(name="serve", root=root, extra_env={
+    # The node's database follows the pass: PostgreSQL in the PostgreSQL pass.
+    db = "postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    served = Node(name="serve", root=root, db=db, extra_env={
         "SARABAN_MAX_FILE_BYTES": str(MAX_FILE),
         "SARABAN_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
         "SARABAN_EXCHANGE_MAX_BYTES": str(MAX_ENVELOPE),
