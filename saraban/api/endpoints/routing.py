@@ -22,14 +22,14 @@ from saraban.agencies.models import Agency, Person, Position
 from saraban.api.auth import current_person
 from saraban.api.schemas import ErrorOut, PageNumber
 from saraban.core.audit import history
-from saraban.core.errors import NotFound, ValidationFailed
+from saraban.core.errors import NotFound, PermissionDenied, ValidationFailed
 from saraban.core.thai import thai_datetime
 from saraban.letters.access import access_letter, visible_letters
 from saraban.letters.models import Letter
 from saraban.routing.models import OPEN_STATES, Assignment, AssignmentState, Endorsement, Purpose
+from saraban.routing.selectors import desk_rows, pending_in_agency
 from saraban.routing.services import (
     Target,
-    desk,
     routing_acknowledge,
     routing_assign,
     routing_close,
@@ -372,12 +372,45 @@ def assignment_return(request: HttpRequest, assignment_id: int, payload: ReturnI
 def my_desk(request: HttpRequest, query: Query[DeskQuery]) -> DeskOut:
     """The open assignments I hold (to me, my posts held or acted for, my units), most
     urgent and soonest due first, a page at a time."""
-    held = desk(current_person(request))
-    start = (query.page - 1) * query.page_size
-    # Two steps: the page's ids (sorting the open rows joined only to their letters), then
-    # those rows with everything shown; sorting thousands of rows joined to six tables is
-    # what made a full desk slow (bench/desk.py).
-    ids = list(held.values_list("pk", flat=True)[start:start + query.page_size])
-    rows = Assignment.objects.select_related(*_RELATED).in_bulk(ids)
+    held = desk_rows(current_person(request))
     return DeskOut(page=query.page, page_size=query.page_size, total=held.count(),
-                   items=_rendered([rows[i] for i in ids]))
+                   items=_page(held, query))
+
+
+def _page(rows: QuerySet[Assignment], query: DeskQuery) -> list[AssignmentOut]:
+    """One page of ``rows`` (already ordered), in two steps: the page's ids (sorting the
+    open rows joined only to their letters), then those rows with everything shown; sorting
+    thousands of rows joined to six tables is what made a full desk slow (bench/desk.py)."""
+    start = (query.page - 1) * query.page_size
+    ids = list(rows.values_list("pk", flat=True)[start:start + query.page_size])
+    found = Assignment.objects.select_related(*_RELATED).in_bulk(ids)
+    return _rendered([found[i] for i in ids])
+
+
+class UnitCountOut(Schema):
+    unit: str
+    count: int
+    overdue: int
+
+
+class PendingOut(DeskOut):
+    units: list[UnitCountOut] = Field(
+        description="Open assignments per unit of the agency (secret letters counted, "
+                    "never listed)")
+
+
+@router.get(
+    "/pending", response={200: PendingOut, **ERRORS}, url_name="pending",
+    summary="Pending in my agency (executives and heads of units)",
+)
+def pending(request: HttpRequest, query: Query[DeskQuery]) -> PendingOut:
+    """Counts per unit of the open assignments in the agencies where I am an executive or
+    head of a unit; ``items`` lists only those whose letter I may read."""
+    found = pending_in_agency(current_person(request))
+    if found is None:
+        raise PermissionDenied("เฉพาะผู้บริหารหรือหัวหน้าหน่วยงาน", code="executives_only")
+    return PendingOut(
+        page=query.page, page_size=query.page_size, total=found.rows.count(),
+        items=_page(found.rows, query),
+        units=[UnitCountOut(unit=u.name, count=u.count, overdue=u.late) for u in found.units],
+    )

@@ -40,8 +40,9 @@ def _letters(org):
 
 
 def test_a_head_counts_secret_letters_but_never_lists_them(org):
-    normal, secret = _letters(org)
-    head = make_person("head-group", "หัวหน้ากลุ่มงาน", agency=org.ministry, password=None)
+    _normal, secret = _letters(org)
+    head = make_person("head-group", "หัวหน้ากลุ่มงาน", agency=org.ministry,
+                       password="saraban-demo")
     Position.objects.create(unit=org.ict_group, title_th="หัวหน้ากลุ่มงาน", is_head=True,
                             holder=head)
     pending = pending_in_agency(head)
@@ -53,6 +54,13 @@ def test_a_head_counts_secret_letters_but_never_lists_them(org):
     assert SECRET not in html
     assert org.ict.name_th in html  # the count per unit is shown
 
+    answer = _api(head, "/api/v1/pending")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert sum(u["count"] for u in body["units"]) == 2
+    assert body["items"] == []  # neither letter is in the sub-unit's sight
+    assert SECRET not in answer.content.decode()
+
 
 def test_the_named_reader_sees_the_secret_letter_in_their_lists(org):
     _normal, secret = _letters(org)
@@ -63,21 +71,35 @@ def test_the_named_reader_sees_the_secret_letter_in_their_lists(org):
 
 
 def test_the_director_sees_only_what_the_access_rule_allows(org):
-    normal, secret = _letters(org)
+    normal, _secret = _letters(org)
     pending = pending_in_agency(org.director)
     assert pending is not None
     assert {a.letter_id for a in pending.rows} == {normal.pk}
     html = _client(org.director).get(reverse("web:pending_agency")).content.decode()
     assert OPEN in html and SECRET not in html
+    answer = _api(org.director, "/api/v1/pending")
+    assert [i["letter_id"] for i in answer.json()["items"]] == [normal.pk]
+    assert SECRET not in answer.content.decode()
 
 
 def test_people_who_are_neither_executive_nor_head_get_nothing(org):
     assert executive_tenants(org.officer) == []
     assert pending_in_agency(org.officer) is None
     assert _client(org.officer).get(reverse("web:pending_agency")).status_code == 403
+    answer = _api(org.officer, "/api/v1/pending")
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "executives_only"
 
 
 def _client(person) -> Client:
     client = Client()
     client.force_login(person)
     return client
+
+
+def _api(person, path: str):
+    client = Client()
+    token = client.post("/api/v1/auth/token",
+                        {"username": person.username, "password": "saraban-demo"},
+                        content_type="application/json").json()["token"]
+    return client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
