@@ -52,7 +52,7 @@ def test_the_page_waits_for_the_worker_and_writes_nothing(org):
     assert stamped_copy_state(entry).state == StampState.READY
     response = client.get(url)
     assert response.status_code == 200
-    assert b"".join(response.streaming_content).startswith(b"%PDF-")
+    assert response.getvalue().startswith(b"%PDF-")
     response.close()
 
 
