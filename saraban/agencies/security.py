@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -41,8 +41,8 @@ __all__ = [
     "password_reset_by_admin",
     "session_forget",
     "session_record",
-    "session_signed_in",
     "session_revoke",
+    "session_signed_in",
     "sessions_of",
     "totp_enrol_confirm",
     "totp_enrol_start",
