@@ -19,7 +19,13 @@ from saraban.agencies.actors import Actor
 from saraban.agencies.models import Person
 from saraban.core.audit import audit_record
 
-from .models import AgencyCredential, DirectoryEntry, InboxMessage, OutboxMessage
+from .models import (
+    AgencyCredential,
+    CertificateAnnouncement,
+    DirectoryEntry,
+    InboxMessage,
+    OutboxMessage,
+)
 
 
 def _superuser(request: HttpRequest) -> bool:
@@ -78,8 +84,19 @@ class DirectoryEntryAdmin(SuperuserOnly):
 
 @admin.register(AgencyCredential)
 class AgencyCredentialAdmin(SuperuserOnly):
-    list_display = ("agency", "created_at")
-    fields = ("agency", "certificate_pem", "created_at")
+    list_display = ("agency", "kind", "created_at", "renewed_at")
+    fields = ("agency", "kind", "certificate_pem", "pkcs11_module", "pkcs11_token_label",
+              "pkcs11_key_label", "previous_certificate_pem", "created_at", "renewed_at")
+    readonly_fields = fields
+
+
+@admin.register(CertificateAnnouncement)
+class CertificateAnnouncementAdmin(SuperuserOnly):
+    list_display = ("agency", "node_url", "fingerprint", "state", "attempts", "created_at",
+                    "sent_at")
+    list_filter = ("state",)
+    fields = ("agency", "node_url", "fingerprint", "state", "attempts", "last_error",
+              "created_at", "sent_at", "next_attempt_at")
     readonly_fields = fields
 
 
