@@ -386,11 +386,29 @@ class Node:
             if answer.status != 201:
                 raise NodeError(f"node {self.name}: no token ({answer.status} {answer.body})")
             self._token = str(answer.body["token"])
+            self._first_password_change(timeout)
         headers = {"Authorization": f"Bearer {self._token}"}
         if body is not None:
             headers["Content-Type"] = content_type
         return http_json(method, f"{self.url}/api/v1{path}", body=body, headers=headers,
                          timeout=timeout)
+
+    def _first_password_change(self, timeout: float) -> None:
+        """Onboarding gave the clerk a password someone else chose: change it, as the API
+        requires before anything else (``password_change_required``)."""
+        new = secrets.token_urlsafe(16)
+        answer = http_json(
+            "POST", f"{self.url}/api/v1/auth/password",
+            body=json.dumps({"current_password": self.clerk_password,
+                             "new_password": new}).encode(),
+            headers={"Content-Type": "application/json",
+                     "Authorization": f"Bearer {self._token}"}, timeout=timeout,
+        )
+        if answer.status == 200:
+            self.clerk_password = new
+        elif not (answer.status == 400 and isinstance(answer.body, dict)
+                  and answer.body.get("code") == "password_unchanged"):
+            raise NodeError(f"node {self.name}: password change ({answer.status} {answer.body})")
 
     def send_letter(self, to: Node | str, subject: str, *, pdf: bytes | None = None,
                     attachment: bytes | None = None, timeout: float = 60) -> dict[str, Any]:
