@@ -256,3 +256,28 @@ def test_tokens_are_listed_and_revoked_on_the_web_and_in_the_api(client, org):
     assert gone.status_code == 204
     assert api.get(f"{API}/registries", headers=second_headers).status_code == 401
     assert AuditEvent.objects.filter(action="api_token_revoke").count() == 2
+
+
+def test_admin_sign_in_also_asks_for_the_authenticator_code(client, org):
+    org.admin.is_staff = True
+    org.admin.save(update_fields=["is_staff"])
+    device = TOTPDevice.objects.create(user=org.admin, name="authenticator", confirmed=True)
+    assert admin_login(client, "admin").status_code == 302
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("web:login_otp"))
+    now = timezone.now()
+    with time_machine.travel(now, tick=False):
+        client.post(reverse("web:login_otp"), {"otp": code_for(device, now)})
+        assert client.get("/admin/").status_code == 200
+
+
+def test_nul_characters_in_credentials_are_refused_cleanly(org):
+    api = Client()
+    for body in ({"username": "clerk\x00", "password": "x"},
+                 {"username": "clerk", "password": "saraban\x00demo"}):
+        response = api.post(f"{API}/auth/token", body, content_type="application/json")
+        # Refused by the input guard (invalid_character) or as wrong credentials; never 500.
+        assert (response.status_code, response.json()["code"]) in {
+            (400, "invalid_character"), (401, "invalid_credentials")}
+    assert not ApiToken.objects.exists()
