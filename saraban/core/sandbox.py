@@ -19,21 +19,23 @@ pypdf costs about 170 ms; the suite and the demo store thousands of files. Each 
 process therefore starts one small helper the first time it needs one (``python -m
 saraban.core.sandbox``, a few hundred milliseconds, once), which imports the parsers and then
 forks a child per call: the child sets its limits, runs the parser and exits, so nothing a
-hostile file did survives it. A call costs a fork and a few pipe writes (about 3-6 ms here;
-``bench/bombs.py`` prints the figure). The helper's own ``os.wait4`` gives each child's peak
-memory (``last_run().peak_rss``), which the tests and ``bench/bombs.py`` report. Unlike
-``multiprocessing``'s forkserver, the helper is started with an environment of our choosing.
+hostile file did survives it. A call costs a fork and a few pipe writes (about 15 ms on
+the development machine; ``bench/bombs.py`` prints the figure). The helper's own
+``os.wait4`` gives each child's peak memory (``last_run().peak_rss``), which the tests and
+``bench/bombs.py`` report. Unlike ``multiprocessing``'s forkserver, the helper is started
+with an environment of our choosing.
 
 A call names a module-level function (``"package.module:function"``) that takes JSON values
-and returns a JSON value; it raises ``FileRejected`` for a file it refuses. What the child
-could not finish becomes a ``FileRejected`` with a stable code:
+and returns a JSON value; it raises ``FileRejected`` for a file it refuses. Its module may
+list in ``SANDBOX_PRELOAD`` the modules it imports lazily, for the helper to import once.
+What the child could not finish becomes a ``FileRejected`` with a stable code:
 
-================== ================================================================
-``parser_timeout``  over its CPU time or wall-clock time
-``file_bomb``       over its memory (a decompression bomb, usually)
+==================== ==============================================================
+``parser_timeout``   over its CPU time or wall-clock time
+``file_bomb``        over its memory (a decompression bomb, usually)
 ``file_too_complex`` nested too deep for the parser, or an answer too large
-``file_unreadable`` the parser failed in a way it did not explain (logged)
-================== ================================================================
+``file_unreadable``  the parser failed in a way it did not explain (logged)
+==================== ==============================================================
 
 >>> run("saraban.letters.filecheck:inspect_pdf", "/tmp/letter.pdf", {"max_pages": 1000})
 {'pages': 2, ...}
@@ -306,14 +308,23 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         importlib.import_module(name)
     while line := stdin.readline():
         request = json.loads(line)
-        module_name = request["target"].partition(":")[0]
-        try:
-            importlib.import_module(module_name)  # once here, so each child has it
-        except Exception:  # the child reports it
-            log.debug("sandbox: cannot preload %s", module_name, exc_info=True)
+        _warm(request["target"].partition(":")[0])
         reply = _fork_one(request)
         stdout.write(json.dumps(reply).encode() + b"\n")
         stdout.flush()
+
+
+def _warm(module_name: str) -> None:
+    """Import a target's module, and the modules it names in ``SANDBOX_PRELOAD``, once here,
+    so each child has them without importing (pyHanko's take ~0.9 s per process)."""
+    if module_name in sys.modules:
+        return
+    try:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "SANDBOX_PRELOAD", ()):
+            importlib.import_module(name)
+    except Exception:  # the child reports it
+        log.debug("sandbox: cannot preload %s", module_name, exc_info=True)
 
 
 def _fork_one(request: dict[str, Any]) -> dict[str, Any]:

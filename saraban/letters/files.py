@@ -5,7 +5,8 @@ content, never by the name: the first bytes name a type, and the file is then re
 type in a resource-limited child (``saraban.core.sandbox`` running ``filecheck``): a PDF by
 pypdf, an image by Pillow, an Office or OpenDocument file as a zip and its XML. A file that
 is too big, of a type not allowed, unreadable, or a bomb (it inflates past the limits, holds
-an image of absurd size, nests too deep) is refused before anything is kept.
+an image of absurd size, nests too deep) is refused before anything is kept. Bytes already
+kept (the same SHA-256) are not read again.
 """
 
 from __future__ import annotations
@@ -185,6 +186,13 @@ def check_file(
             head = fh.read(16)
         content_type = sniff(head)
         allowed_set = frozenset(allowed)
+        sha = digest.hexdigest()
+        known = Blob.objects.filter(sha256=sha).values_list("content_type", flat=True).first()
+        if known is not None and known in allowed_set and blob_path(sha).exists():
+            # These very bytes were read and kept before: reading them again would say the
+            # same (a registration, an arrival and its registration often carry one file).
+            yield CheckedFile(tmp=tmp, sha256=sha, size=size, content_type=known)
+            return
         if content_type == ZIP and allowed_set & {ZIP_OFFICE, ODF}:
             content_type = inspect(tmp, content_type)["type"]
         if content_type is None or content_type not in allowed_set:
@@ -196,8 +204,7 @@ def check_file(
             )
         if content_type in MAIN_TYPES:
             inspect(tmp, content_type)
-        yield CheckedFile(tmp=tmp, sha256=digest.hexdigest(), size=size,
-                          content_type=content_type)
+        yield CheckedFile(tmp=tmp, sha256=sha, size=size, content_type=content_type)
     finally:
         tmp.unlink(missing_ok=True)
 
