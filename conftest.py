@@ -22,11 +22,14 @@ TEST_KEY_ENCRYPTION_KEYS = "test1:jtBRf4JdyGRkB7EBnpXmIR94WqFJwMqk9DVRxHBjY70="
 
 
 def pytest_configure(config) -> None:
-    """Give the test node its key-encryption keys before any fixture (module-scoped ones
-    included) seals a key; a test that changes them through ``settings`` gets them back."""
+    """Give the test node its secret key and key-encryption keys before any fixture
+    (module-scoped ones included) seals a key; a test that changes them through
+    ``settings`` gets them back."""
     from django.conf import settings
 
     settings.SARABAN_KEY_ENCRYPTION_KEYS = TEST_KEY_ENCRYPTION_KEYS
+    # Not the published default: in-process ``saraban worker`` runs pass the start check.
+    settings.SECRET_KEY = "saraban-test-secret-key-" + "k" * 40
 
 
 @pytest.fixture(autouse=True)

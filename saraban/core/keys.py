@@ -196,7 +196,7 @@ def require_node_secrets() -> None:
         return
     problems = []
     secret = str(settings.SECRET_KEY or "")
-    if not os.environ.get("SARABAN_SECRET_KEY") or secret == PUBLISHED_SECRET_KEY:
+    if not secret or secret == PUBLISHED_SECRET_KEY:
         problems.append("SARABAN_SECRET_KEY is not set")
     elif len(secret) < 32:
         problems.append("SARABAN_SECRET_KEY is shorter than 32 characters")

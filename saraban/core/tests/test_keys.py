@@ -190,12 +190,14 @@ def test_keys_generate_prints_usable_settings():
 
 # --- A node refuses to start without its secrets ---------------------------------------------
 
-def test_require_node_secrets(settings, monkeypatch):
+def test_require_node_secrets(settings):
     settings.DEMO = False
-    monkeypatch.delenv("SARABAN_SECRET_KEY", raising=False)
+    settings.SECRET_KEY = keys.PUBLISHED_SECRET_KEY
     with pytest.raises(ImproperlyConfigured, match="SARABAN_SECRET_KEY is not set"):
         keys.require_node_secrets()
-    monkeypatch.setenv("SARABAN_SECRET_KEY", "x" * 50)
+    settings.SECRET_KEY = "x" * 20
+    with pytest.raises(ImproperlyConfigured, match="shorter than 32"):
+        keys.require_node_secrets()
     settings.SECRET_KEY = "x" * 50
     keys.require_node_secrets()  # the test key-encryption keys are set
     settings.SARABAN_KEY_ENCRYPTION_KEYS = ""
