@@ -146,3 +146,19 @@ def test_a_stamp_that_goes_over_the_limits_is_refused_with_a_code(settings):
         stamp_pdf(bombs.plain_pdf(), registry_name="ทะเบียนกลาง", number="1",
                   date_text="1 ธ.ค. 2569", time_text="10:00 น.")
     assert caught.value.code == "file_bomb"
+
+
+def test_bytes_already_kept_are_not_read_again(org):
+    blob = files.store_file(bombs.plain_pdf())
+    before = sandbox.last_run()
+    assert files.store_file(bombs.plain_pdf()) == blob
+    assert sandbox.last_run() is before  # no second parse
+
+
+def test_a_file_with_no_signature_dictionary_is_unsigned_without_a_parse(org):
+    from saraban.signatures.pades import verify_pdf
+
+    sandbox.run("saraban.core.tests.sandbox_targets:add", 1, 1)
+    before = sandbox.last_run()
+    assert verify_pdf(bombs.plain_pdf(), tenant=None).status == "unsigned"
+    assert sandbox.last_run() is before
