@@ -10,7 +10,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
 .PHONY: run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering demo clean \
-	bench-exchange fault-exchange bench-desk bench-documents bench-search bench-bombs
+	bench-exchange fault-exchange bench-desk bench-documents bench-search bench-bombs attack
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Saraban needs Python >= 3.12 (see .python-version)")'
@@ -112,6 +112,11 @@ bench-bombs: $(VENV)/.installed-dev
 ## bench-search: 1,000,000 letters in PostgreSQL: query p50/p95/p99, index build time and size.
 bench-search: $(VENV)/.installed-dev
 	$(PY) bench/search.py
+
+## attack: start a node and replay every finding of the attack of issue 11 (secrets, audit chain,
+## slow clients, bombs, logins, access, server errors, schemathesis); non-zero exit if one is not held.
+attack: $(VENV)/.installed-dev
+	$(PY) bench/attack.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
