@@ -61,6 +61,7 @@ def _cases() -> list[tuple[str, Callable[[], bytes], str, str]]:
         ("tiff-100000x100000", bombs.tiff_bomb, "store", "file_bomb"),
         ("docx-zip-bomb-2GiB", bombs.docx_zip_bomb, "attachment", "file_bomb"),
         ("docx-traversal", bombs.docx_with_traversal, "attachment", "zip_unsafe_name"),
+        ("docx-nested-zips-3", bombs.docx_with_nested_zips, "attachment", "file_too_complex"),
         ("docx-entities", bombs.docx_with_entities, "attachment", "office_invalid"),
         ("zip-content-types-only", bombs.zip_with_content_types_only, "attachment",
          "office_invalid"),

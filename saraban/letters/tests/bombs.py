@@ -272,6 +272,21 @@ def docx_zip_bomb(inflated: int = 2 * GiB) -> bytes:
     return out.getvalue()
 
 
+def _zip_of(name: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name, data)
+    return out.getvalue()
+
+
+def docx_with_nested_zips(depth: int = 3) -> bytes:
+    """A .docx embedding a zip, in a zip, … ``depth`` levels deep."""
+    inner = b"the end"
+    for level in range(depth):
+        inner = _zip_of(f"level{level}.bin", inner)
+    return docx({"word/embeddings/package.zip": inner})
+
+
 def docx_with_traversal() -> bytes:
     """A valid-looking .docx that also carries a member named ``../../evil.sh``."""
     return docx({"../../evil.sh": b"#!/bin/sh\necho owned\n"})

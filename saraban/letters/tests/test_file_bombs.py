@@ -162,3 +162,11 @@ def test_a_file_with_no_signature_dictionary_is_unsigned_without_a_parse(org):
     before = sandbox.last_run()
     assert verify_pdf(bombs.plain_pdf(), tenant=None).status == "unsigned"
     assert sandbox.last_run() is before
+
+
+def test_zips_inside_an_office_file_are_read_one_level_deep(org):
+    chart = files.store_file(bombs.docx_with_nested_zips(1), allowed=files.ATTACHMENT_TYPES)
+    assert chart.content_type == files.ZIP_OFFICE  # like an xlsx chart inside a docx
+    with pytest.raises(FileRejected) as caught:
+        files.store_file(bombs.docx_with_nested_zips(3), allowed=files.ATTACHMENT_TYPES)
+    assert caught.value.code == "file_too_complex"
