@@ -126,8 +126,8 @@ def inspect_pdf(path: str, limits: dict[str, Any] | None = None) -> dict[str, in
             continue
         if not isinstance(obj, StreamObject):
             continue
-        if obj.get("/Subtype") == "/Image":
-            _check_pixels(obj.get("/Width"), obj.get("/Height"), lim)
+        if _value(obj, "/Subtype") == "/Image":
+            _check_pixels(_value(obj, "/Width"), _value(obj, "/Height"), lim)
         size = _stream_size(obj, lim)
         if size > lim["max_stream_bytes"]:
             raise _bomb("ไฟล์ PDF มีข้อมูลที่ขยายตัวเกินกำหนด (อาจเป็นไฟล์อันตรายประเภท bomb)",
@@ -166,6 +166,15 @@ def _object_numbers(reader: Any) -> list[tuple[int, int]]:
     return sorted(found.items())
 
 
+def _value(obj: Any, key: str) -> Any:
+    """A dictionary's entry, resolved if it is a reference to another object."""
+    value = obj.get(key)
+    try:
+        return value.get_object() if value is not None else None
+    except Exception:  # a dangling reference
+        return None
+
+
 def _check_pixels(width: object, height: object, lim: FileLimits) -> None:
     try:
         w, h = int(width), int(height)  # type: ignore[call-overload]
@@ -186,7 +195,7 @@ def _stream_size(obj: Any, lim: FileLimits) -> int:
     """What a stream inflates to, counted without keeping it (capped just over the limit)."""
     from pypdf.errors import LimitReachedError
 
-    filters = obj.get("/Filter")
+    filters = _value(obj, "/Filter")
     names = [str(f) for f in filters] if isinstance(filters, list) else (
         [str(filters)] if filters is not None else [])
     raw: bytes = getattr(obj, "_data", b"") or b""
