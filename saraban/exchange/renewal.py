@@ -54,8 +54,8 @@ ANNOUNCEMENT_TYPE = "certificate_renewal"
 RENEWAL_PATH = "/exchange/v1/directory/renewal"
 # Refusals that the same announcement would meet again: not retried.
 PERMANENT_CODES = frozenset({
-    "malformed_announcement", "unknown_sender", "bad_signature", "local_agency",
-    "renewal_mismatch", "bad_certificate",
+    "malformed_announcement", "malformed_envelope", "envelope_too_large", "unknown_sender",
+    "bad_signature", "local_agency", "renewal_mismatch", "bad_certificate",
 })
 
 

@@ -12,6 +12,8 @@ from .errors import ExchangeRefused
 from .receive import receive_message
 from .renewal import renewal_receive
 
+RENEWAL_MAX_BYTES = 256 * 1024  # an announcement is a few kilobytes
+
 
 def _refused(code: str, message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"code": code, "message": message}, status=status)
@@ -43,10 +45,12 @@ def messages(request: HttpRequest) -> JsonResponse:
 def renewal(request: HttpRequest) -> JsonResponse:
     """Another node announces its agency's renewed certificate (``renewal.renewal_receive``)."""
     declared = (request.headers.get("Content-Length") or "0").strip()
-    if not declared.isdigit() or int(declared) > 256 * 1024:
+    if not declared.isdigit():
+        return _refused("malformed_envelope", "ความยาวของคำขอ (Content-Length) ไม่ถูกต้อง")
+    if int(declared) > RENEWAL_MAX_BYTES:
         return _refused("envelope_too_large", "ประกาศมีขนาดเกินกำหนด", 413)
     try:
-        status, answer = renewal_receive(decode(request.read(256 * 1024 + 1)))
+        status, answer = renewal_receive(decode(request.read(RENEWAL_MAX_BYTES)))
     except ExchangeRefused as exc:
         return JsonResponse(exc.as_dict(), status=exc.status)
     return JsonResponse(answer, status=status)

@@ -33,6 +33,7 @@ from saraban.exchange.renewal import (
     directory_prune_previous,
     exchange_renew,
 )
+from saraban.exchange.views import RENEWAL_MAX_BYTES
 from saraban.exchange.worker import drain
 from saraban.letters.services import Recipient
 
@@ -172,6 +173,8 @@ def test_forged_and_mismatched_announcements_are_refused_and_change_nothing(clie
     assert DirectoryEntry.objects.get(code=remote.code).certificate_pem == before
     assert not DirectoryEntry.objects.exclude(previous_certificate_pem="").exists()
     assert client.get(RENEWAL_PATH).status_code == 405
+    too_big = post_renewal(client, b" " * (RENEWAL_MAX_BYTES + 1))
+    assert (too_big.status_code, too_big.json()["code"]) == (413, "envelope_too_large")
 
 
 class _Answer(http.server.BaseHTTPRequestHandler):
