@@ -7,10 +7,11 @@ Inputs name things by id (``registry_id``, ``sender_agency_id``); outputs are bu
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 
 class ErrorOut(Schema):
@@ -21,6 +22,17 @@ class ErrorOut(Schema):
     field: str | None = None
     details: Any = None
 
+
+def _iso_date(value: object) -> object:
+    """Only ``YYYY-MM-DD`` for a date (pydantic alone also takes ``0`` as 1 January 1970)."""
+    if isinstance(value, str | int | float) and not (
+        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)
+    ):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 # Pages count from 1. A page past this would start beyond any register, and a number past
 # bigint cannot even be given to the database as an offset.
@@ -53,7 +65,7 @@ class LetterIn(_In):
     urgency: int = 0
     secrecy: int = 0
     number: str = Field("", max_length=128)
-    letter_date: dt.date | None = None
+    letter_date: IsoDate | None = None
     sender_agency_id: int | None = None
     sender_text: str = Field("", max_length=255)
     recipient_agency_id: int | None = None

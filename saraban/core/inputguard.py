@@ -29,6 +29,8 @@ MESSAGE_TH = "ข้อมูลที่ส่งมามีอักขระ
 # JSON escapes that decode to NUL or to a surrogate; only bodies that have one are parsed.
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 _JSON_PATHS = ("/api/", "/exchange/")
+_API = "/api/"
+_API_PUBLIC = "/api/v1/auth/"
 _EXCHANGE_MESSAGES = "/exchange/v1/messages"
 
 
@@ -72,8 +74,21 @@ def _json_body_unstorable(request: HttpRequest) -> bool:
     return _json_unstorable(request.body)
 
 
+def _answered_401_first(request: HttpRequest) -> bool:
+    """An API request without credentials, outside the public ``/api/v1/auth/``: the API
+    answers it 401 before it reads any of its data, and a client missing its token should
+    learn that first."""
+    return (
+        request.path.startswith(_API)
+        and not request.path.startswith(_API_PUBLIC)
+        and "authorization" not in request.headers
+    )
+
+
 def unstorable_field(request: HttpRequest) -> str | None:
     """The name of the first part of the request holding unstorable text, or None."""
+    if _answered_401_first(request):
+        return None
     if not storable(request.path):
         return "path"
     for name, text in _form_texts(request):

@@ -138,11 +138,21 @@ def letter_get(request: HttpRequest, letter_id: int) -> LetterOut:
     return letter_out(letter)
 
 
+_FILE_TYPES = (
+    "application/pdf", "image/png", "image/jpeg", "image/tiff",
+    "application/vnd.openxmlformats-officedocument", "application/vnd.oasis.opendocument",
+)
+
+
 @router.get(
     "/{letter_id}/files/{file_id}",
     response={401: ErrorOut, 404: ErrorOut},
     url_name="letter_file",
     summary="A file of a letter",
+    openapi_extra={"responses": {"200": {
+        "description": "The file, byte for byte, with its type as judged by its content",
+        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _FILE_TYPES},
+    }}},
 )
 def letter_file(request: HttpRequest, letter_id: int, file_id: int) -> FileResponse:
     """The stored file as it was received, byte for byte."""

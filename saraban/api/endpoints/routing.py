@@ -20,7 +20,7 @@ from pydantic import Field
 from saraban.agencies.actors import Actor, positions_for, resolve_actor
 from saraban.agencies.models import Agency, Person, Position
 from saraban.api.auth import current_person
-from saraban.api.schemas import ErrorOut, PageNumber
+from saraban.api.schemas import ErrorOut, IsoDate, PageNumber
 from saraban.core.audit import history
 from saraban.core.errors import NotFound, PermissionDenied, ValidationFailed
 from saraban.core.thai import thai_datetime
@@ -80,7 +80,7 @@ class TargetIn(Schema):
 class AssignIn(Schema):
     targets: list[TargetIn]
     note: str = Field("", max_length=500)
-    within: dt.date | None = Field(None, description='An explicit deadline ("ภายใน")')
+    within: IsoDate | None = Field(None, description='An explicit deadline ("ภายใน")')
     endorsement_id: int | None = None
     position_id: int | None = Field(None, description="The post assigning (held or acted for)")
 

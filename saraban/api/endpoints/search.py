@@ -18,7 +18,7 @@ from pydantic import Field
 
 from saraban.agencies.models import Agency, Person
 from saraban.api.auth import current_person
-from saraban.api.schemas import ErrorOut, PageNumber
+from saraban.api.schemas import ErrorOut, IsoDate, PageNumber
 from saraban.core.errors import ValidationFailed
 from saraban.letters.access import registries_for, viewable_registries
 from saraban.letters.models import Direction, Letter, LetterKind, RegisterEntry, Registry, Urgency
@@ -40,8 +40,8 @@ class SearchQuery(Schema):
     unit: int | None = Field(None, description="A unit of the person's agency")
     status: str = Field("", description="Status: " + ", ".join(LetterStatus.values))
     direction: str = Field("", description="incoming or outgoing")
-    date_from: dt.date | None = Field(None, description="Letter date from (inclusive)")
-    date_to: dt.date | None = Field(None, description="Letter date to (inclusive)")
+    date_from: IsoDate | None = Field(None, description="Letter date from (inclusive)")
+    date_to: IsoDate | None = Field(None, description="Letter date to (inclusive)")
     order: str = Field("newest", description="newest or relevance")
     page: PageNumber = 1
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)

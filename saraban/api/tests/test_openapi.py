@@ -24,10 +24,27 @@ def test_openapi_document_is_3_1_and_lists_the_paths(api, db):
     incoming = doc["paths"]["/api/v1/letters/incoming"]["post"]
     form = incoming["requestBody"]["content"]["multipart/form-data"]["schema"]
     data = form["properties"]["data"]
-    assert data["contentSchema"] == {"$ref": "#/components/schemas/LetterIn"}
+    assert data["$ref"] == "#/components/schemas/LetterIn"
+    encoding = incoming["requestBody"]["content"]["multipart/form-data"]["encoding"]
+    assert encoding["data"]["contentType"] == "application/json"
     outgoing = doc["components"]["schemas"]["OutgoingIn"]
     assert {"series", "recipients", "registry_id"} <= set(outgoing["properties"])
     assert "RecipientIn" in doc["components"]["schemas"]
     assert "ErrorOut" in doc["components"]["schemas"]
     assert doc["components"]["securitySchemes"]["BearerAuth"]["scheme"] == "bearer"
     assert "security" not in doc["paths"]["/api/v1/auth/token"]["post"]
+
+
+def test_every_operation_declares_the_errors_it_can_answer(client):
+    doc = client.get("/api/v1/openapi.json").json()
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            declared = set(operation["responses"])
+            assert "400" in declared, (method, path)
+            if operation.get("security"):
+                assert "401" in declared, (method, path)
+            if operation.get("requestBody"):
+                assert {"413", "422"} <= declared, (method, path)
+            if operation.get("parameters"):
+                assert "422" in declared, (method, path)
+            assert any(code.startswith("2") for code in declared), (method, path)
