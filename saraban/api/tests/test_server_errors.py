@@ -8,6 +8,7 @@ nested thousands deep, and multipart bodies that do not parse.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,9 +21,9 @@ from .test_letters import incoming_data
 HUGE = "99999999999999999999"  # past bigint
 
 
-def assert_code(response, status: int, code: str) -> dict:
+def assert_code(response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.content
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert_error_shape(body)
     assert body["code"] == code, body
     return body
