@@ -52,8 +52,7 @@ def test_the_page_waits_for_the_worker_and_writes_nothing(org):
     assert stamped_copy_state(entry).state == StampState.READY
     response = client.get(url)
     assert response.status_code == 200
-    assert response.getvalue().startswith(b"%PDF-")
-    response.close()
+    assert response.getvalue().startswith(b"%PDF-")  # read to the end: the file is closed
 
 
 def test_an_endorsement_queues_the_copy_that_carries_it(org):

@@ -342,11 +342,10 @@ def _files() -> set[str]:
 
 
 def _body(response: Any) -> bytes:
+    """The whole body; reading a streamed one to its end also closes it (the test client
+    closes it then, without ending the test's database connection)."""
     if getattr(response, "streaming", False):
-        try:
-            return b"".join(response.streaming_content)
-        finally:
-            response.close()
+        return b"".join(response.streaming_content)
     return bytes(response.content)
 
 
