@@ -1054,6 +1054,19 @@ class Remote:
                 "files": {sha: base64.b64encode(pdf).decode()}}
 
 
+def _setting_urgency(value: float) -> Callable[[dict[str, Any]], None]:
+    def change(envelope: dict[str, Any]) -> None:
+        envelope["letter"]["urgency"] = value
+    return change
+
+
+def server_errors_logged(node: Node) -> int:
+    """Answers 500-599 in the web server's access log so far."""
+    path = node.root / "web.log"
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return len(re.findall(r'HTTP/1\.[01]" 5\d\d', text))
+
+
 def _inbox_rows(node: Node) -> int:
     return int(node.query("select count(*) from exchange_inboxmessage")[0][0])
 
@@ -1110,8 +1123,7 @@ def replay_server_errors(world: World) -> None:
 
     for label, value in (("NaN", float("nan")), ("Infinity", float("inf")),
                          ("-Infinity", float("-inf"))):
-        post_signed(f"signed envelope with {label}",
-                    lambda e, v=value: e["letter"].update(urgency=v))
+        post_signed(f"signed envelope with {label}", _setting_urgency(value))
     post_signed("signed envelope with NUL in the subject",
                 lambda e: e["letter"].update(subject="ขอเชิญ\x00ประชุม"))
     post_signed("signed envelope with NUL in a key", lambda e: e["letter"].update({"x\x00": 1}))
@@ -1169,6 +1181,7 @@ def replay_schemathesis(world: World, max_examples: int) -> tuple[bool, str, lis
 
     from saraban.api.tests.fuzzing import config
 
+    logged_before = server_errors_logged(world.node)
     schema = schemathesis.openapi.from_url(
         f"{world.node.url}/api/v1/openapi.json",
         config=config(token=world.clerk.token, max_examples=max_examples, seed=11))
@@ -1202,9 +1215,11 @@ def replay_schemathesis(world: World, max_examples: int) -> tuple[bool, str, lis
     other = [k for k in found if k not in server and k not in undeclared]
     detail = [f"{k[0]}: {k[1]} -> {k[2]} ({found[k]})" for k in [*server, *undeclared, *other]]
     detail += [f"error: {e}" for e in errors]
-    held = not server and not undeclared and not errors
+    logged = server_errors_logged(world.node) - logged_before
+    held = not server and not undeclared and not errors and logged == 0
     return held, (f"{cases:,} cases ({max_examples} examples per operation, all phases and "
-                  f"checks): 5xx {len(server)}, undeclared status codes {len(undeclared)}, "
+                  f"checks): 5xx {len(server)} distinct ({logged} answers in the server's "
+                  f"log), undeclared status codes {len(undeclared)}, "
                   f"other failed checks {len(other)}, errors {len(errors)}"), detail
 
 
@@ -1262,6 +1277,11 @@ def main() -> int:
             say("schemathesis against the running node")
             attempt("8b", "server errors under schemathesis (live node's OpenAPI document)",
                     lambda: replay_schemathesis(world, args.examples))
+            logged = server_errors_logged(node)
+            record("8c", "server errors: 5xx answers in the node's log over the whole replay",
+                   logged == 0, f"{logged} (the access log of saraban serve)",
+                   [ln[:200] for ln in (node.root / "web.log").read_text(errors="replace")
+                    .splitlines() if re.search(r'HTTP/1\.[01]" 5\d\d', ln)][:8])
             say("damaging the audit chain (last)")
             try:
                 replay_audit(node)
@@ -1276,7 +1296,8 @@ def main() -> int:
         else:
             say(f"kept {root}")
     order = {n: i for i, n in enumerate(["0", "1", "2", "3", "3a", "3b", "3c", "4a", "4b", "5",
-                                         "6a", "6b", "6c", "6d", "6e", "7a", "7b", "8a", "8b"])}
+                                         "6a", "6b", "6c", "6d", "6e", "7a", "7b", "8a", "8b",
+                                         "8c"])}
     print(f"# Saraban attack replay (issue 11), {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
           f"{time.monotonic() - started:.0f} s")
     for found in sorted(FINDINGS, key=lambda f: order.get(f.number, 99)):
