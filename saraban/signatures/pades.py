@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import io
 import logging
 import tempfile
@@ -353,10 +354,10 @@ def verify_pdf(pdf: bytes, *, tenant: Agency | None) -> Verdict:
     """
     if not looks_like_pdf(pdf):
         return Verdict(status="not_pdf", label_th=_LABELS["not_pdf"])
-    if b"/ByteRange" not in pdf:
-        # A signature's dictionary lies in the file as written (its /ByteRange names the
-        # bytes around its /Contents), never inside a compressed stream: no parse needed.
-        return Verdict(status="unsigned", label_th=_LABELS["unsigned"])
+    digest = hashlib.sha256(pdf).hexdigest()
+    known = _PLAIN_VERDICTS.get(digest)
+    if known is not None:
+        return known
     from ._trust import trusted_roots
 
     roots = [base64.b64encode(cert.dump()).decode() for cert in trusted_roots(tenant)]
@@ -369,7 +370,17 @@ def verify_pdf(pdf: bytes, *, tenant: Agency | None) -> Verdict:
         except FileRejected as exc:
             logger.warning("verify_pdf: refused by the sandbox (%s)", exc.code)
             return Verdict(status="unreadable", label_th=_LABELS["unreadable"])
-    return _verdict_from(data)
+    verdict = _verdict_from(data)
+    if verdict.status in ("unsigned", "unreadable"):  # the bytes alone decide these
+        if len(_PLAIN_VERDICTS) >= 1024:
+            _PLAIN_VERDICTS.pop(next(iter(_PLAIN_VERDICTS)))
+        _PLAIN_VERDICTS[digest] = verdict
+    return verdict
+
+
+#: Verdicts that depend on the bytes only (no signature, or none readable), by SHA-256: one
+#: file arriving for many agencies is parsed once per process.
+_PLAIN_VERDICTS: dict[str, Verdict] = {}
 
 
 def verify_file(path: str, roots: list[str], fetch: bool) -> dict[str, object]:

@@ -155,12 +155,14 @@ def test_bytes_already_kept_are_not_read_again(org):
     assert sandbox.last_run() is before  # no second parse
 
 
-def test_a_file_with_no_signature_dictionary_is_unsigned_without_a_parse(org):
+def test_an_unsigned_file_is_parsed_once_for_every_agency(org):
     from saraban.signatures.pades import verify_pdf
 
-    sandbox.run("saraban.core.tests.sandbox_targets:add", 1, 1)
+    data = bombs.plain_pdf() + b"%% unique to this test\n"
+    assert verify_pdf(data, tenant=org.ministry).status == "unsigned"
     before = sandbox.last_run()
-    assert verify_pdf(bombs.plain_pdf(), tenant=None).status == "unsigned"
+    assert before is not None
+    assert verify_pdf(data, tenant=org.province).status == "unsigned"
     assert sandbox.last_run() is before
 
 
