@@ -9,7 +9,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
-.PHONY: run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering demo clean \
+.PHONY: audit-deps run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering demo clean \
 	bench-exchange fault-exchange bench-desk bench-documents bench-search bench-bombs attack
 
 $(BIN)/activate:
@@ -76,6 +76,10 @@ ocr-deps:
 			(apt-get install -y -qq tesseract-ocr tesseract-ocr-tha tesseract-ocr-eng ocrmypdf poppler-utils >/dev/null 2>&1 || \
 			 (apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-tha tesseract-ocr-eng ocrmypdf poppler-utils >/dev/null)); \
 		else echo "ocrmypdf/tesseract-ocr-tha not found: OCR tests will be skipped (scans are kept without text)"; fi; }
+
+## audit-deps: known vulnerabilities in the installed packages (pip-audit, PyPI's advisory data).
+audit-deps: $(VENV)/.installed-dev
+	$(PY) scripts/audit_deps.py
 
 ## lint: ruff, mypy, the layers contract (import-linter) and no ORM writes in web/api/tags.
 lint: $(VENV)/.installed-dev
