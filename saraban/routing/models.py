@@ -172,6 +172,7 @@ class NotificationKind(models.TextChoices):
     RETURNED = "returned", "หนังสือถูกส่งคืน"
     CIRCULAR = "circular", "หนังสือเวียน"
     APPROVAL = "approval", "ร่างหนังสือรอพิจารณา/ลงนาม"
+    CERTIFICATE = "certificate", "ใบรับรองใกล้หมดอายุ"
 
 
 class Notification(models.Model):
