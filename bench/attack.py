@@ -65,6 +65,7 @@ PUBLISHED_SECRET_KEY = "insecure-development-key-change-me"
 DEMO_KEK = hashlib.sha256(b"saraban-published-demo-key-encryption-key").digest()
 UNIT_CODE = "0001.1"
 REMOTE_CODE = "attack-remote"
+UPLOAD_LIMIT = 2 * 50 * (1 << 20) + (1 << 20)  # the default SARABAN_MAX_UPLOAD_BYTES
 
 
 def say(text: str) -> None:
@@ -725,18 +726,50 @@ def _headers_only(node: Node, path: str, length: int, content_type: str,
         s.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}"
                    f"\r\nContent-Length: {length}\r\n{extra}\r\n").encode())
         data = b""
+        s.settimeout(10)
         with contextlib.suppress(TimeoutError, OSError):
-            while b"\r\n\r\n" not in data or len(data) < 40:
+            while b"}" not in data:  # the refusal's JSON body, then the server closes
                 chunk = s.recv(65536)
                 if not chunk:
                     break
                 data += chunk
-                if b"}" in data:
-                    break
     seconds = time.monotonic() - started
     head = data.split(b"\r\n", 1)[0].decode("latin-1")
     found = re.search(rb'"code":\s*"([a-z_]+)"', data)
     return f"{head} {found.group(1).decode() if found else ''}".strip(), seconds
+
+
+def _chunked_upload(node: Node, path: str, total: int, token: str) -> tuple[str, int, float]:
+    """Stream a chunked multipart body (no ``Content-Length``) of up to ``total`` bytes until
+    the server answers; the answer, the bytes sent by then, and the seconds it took."""
+    import select
+
+    started = time.monotonic()
+    chunk = bytes(1 << 20)
+    framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    sent = 0
+    data = b""
+    with socket.create_connection(("127.0.0.1", node.port), timeout=30) as s:
+        s.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}"
+                   "\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n").encode())
+        with contextlib.suppress(OSError):
+            while sent < total:
+                readable, _w, _x = select.select([s], [], [], 0)
+                if readable:
+                    break
+                s.sendall(framed)
+                sent += len(chunk)
+        with contextlib.suppress(TimeoutError, OSError):
+            while b"}" not in data:
+                got = s.recv(65536)
+                if not got:
+                    break
+                data += got
+    head = data.split(b"\r\n", 1)[0].decode("latin-1")
+    found = re.search(rb'"code":\s*"([a-z_]+)"', data)
+    answer = f"{head} {found.group(1).decode() if found else ''}".strip()
+    return answer, sent, time.monotonic() - started
 
 
 def replay_large_bodies(world: World) -> tuple[bool, str, list[str]]:
@@ -755,11 +788,19 @@ def replay_large_bodies(world: World) -> tuple[bool, str, list[str]]:
         good = " 413 " in f" {answer} " and "request_too_large" in answer and seconds < 5
         ok += good
         detail.append(f"{path} announcing {length:,} B: {answer} in {seconds * 1000:.0f} ms")
+    limit = UPLOAD_LIMIT
+    answer, sent, seconds = _chunked_upload(node, "/api/v1/letters/incoming", 4 * limit,
+                                            world.clerk.token)
+    streamed = " 413 " in f" {answer} " and "request_too_large" in answer and sent <= limit * 1.2
+    detail.append(f"chunked upload without Content-Length (limit {limit:,} B): {answer} after "
+                  f"{sent / (1 << 20):.0f} MiB sent, {seconds:.1f} s")
     written = diff_counts(rows, table_counts(node))
     new_files = files_on_disk(node) - files
-    held = ok == len(cases) and not written and not new_files
-    return held, (f"{ok}/{len(cases)} refused 413 request_too_large from their headers; rows "
-                  f"written {sum(written.values())}, files written {len(new_files)}"), detail
+    held = ok == len(cases) and streamed and not written and not new_files
+    return held, (f"{ok}/{len(cases)} refused 413 request_too_large from their headers; a "
+                  f"chunked upload refused after {sent / (1 << 20):.0f} MiB "
+                  f"({'413' if streamed else answer or 'no answer'}); rows written "
+                  f"{sum(written.values())}, files written {len(new_files)}"), detail
 
 
 # --- 5. bombs -------------------------------------------------------------------------------
