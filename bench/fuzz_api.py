@@ -99,7 +99,7 @@ def _run(max_examples: int, *, seed: int | None, phases: tuple[str, ...] | None,
     summary = main.summary()
     summary["seconds"] = round(time.monotonic() - started, 1)
     summary["max_examples"] = max_examples
-    if verbose and main.findings:
+    if verbose and (main.findings or main.errors):
         print(main.report(), file=sys.stderr)
     return summary
 

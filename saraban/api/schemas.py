@@ -34,6 +34,10 @@ def _iso_date(value: object) -> object:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
+# An id a client sends: a row id, so positive and within bigint (a larger number cannot even
+# be given to the database as a parameter).
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
 # Pages count from 1. A page past this would start beyond any register, and a number past
 # bigint cannot even be given to the database as an offset.
 MAX_PAGE = 100_000
@@ -59,34 +63,34 @@ class _In(Schema):
 class LetterIn(_In):
     """The ``data`` part of a registration: a letter's details by ids."""
 
-    registry_id: int
+    registry_id: Id
     kind: str
     subkind: str = ""
     urgency: int = 0
     secrecy: int = 0
     number: str = Field("", max_length=128)
     letter_date: IsoDate | None = None
-    sender_agency_id: int | None = None
+    sender_agency_id: Id | None = None
     sender_text: str = Field("", max_length=255)
-    recipient_agency_id: int | None = None
+    recipient_agency_id: Id | None = None
     recipient_text: str = Field("", max_length=255)
     subject: str
     salutation: str = Field("", max_length=255)
     body: str = ""
-    references: list[int | str] = Field(
+    references: list[Id | str] = Field(
         default_factory=list, description="ids of letters in Saraban, or free text"
     )
     enclosures: list[str] = Field(default_factory=list)
-    secret_reader_ids: list[int] = Field(default_factory=list)
+    secret_reader_ids: list[Id] = Field(default_factory=list)
     is_paper: bool = False
     remarks: str = Field("", max_length=500)
-    position_id: int | None = Field(
+    position_id: Id | None = Field(
         None, description="the position acted in; the person's first position when omitted"
     )
 
 
 class RecipientIn(_In):
-    agency_id: int | None = None
+    agency_id: Id | None = None
     text: str = Field("", max_length=255)
     channel: str
     address: str = Field("", max_length=255)

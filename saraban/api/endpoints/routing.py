@@ -20,7 +20,7 @@ from pydantic import Field
 from saraban.agencies.actors import Actor, positions_for, resolve_actor
 from saraban.agencies.models import Agency, Person, Position
 from saraban.api.auth import current_person
-from saraban.api.schemas import ErrorOut, IsoDate, PageNumber
+from saraban.api.schemas import ErrorOut, Id, IsoDate, PageNumber
 from saraban.core.audit import history
 from saraban.core.errors import NotFound, PermissionDenied, ValidationFailed
 from saraban.core.thai import thai_datetime
@@ -53,7 +53,7 @@ _PURPOSE_LABELS = dict(Purpose.choices)
 
 class EndorseIn(Schema):
     text: str = Field(max_length=2000)
-    position_id: int | None = Field(None, description="The post endorsed in (held or acted for)")
+    position_id: Id | None = Field(None, description="The post endorsed in (held or acted for)")
 
 
 class EndorsementOut(Schema):
@@ -71,9 +71,9 @@ class EndorsementOut(Schema):
 class TargetIn(Schema):
     """Exactly one of ``unit_id``, ``position_id`` or ``person_id``."""
 
-    unit_id: int | None = None
-    position_id: int | None = None
-    person_id: int | None = None
+    unit_id: Id | None = None
+    position_id: Id | None = None
+    person_id: Id | None = None
     purpose: str = Field(Purpose.ACTION.value, description='"action" or "information"')
 
 
@@ -81,13 +81,13 @@ class AssignIn(Schema):
     targets: list[TargetIn]
     note: str = Field("", max_length=500)
     within: IsoDate | None = Field(None, description='An explicit deadline ("ภายใน")')
-    endorsement_id: int | None = None
-    position_id: int | None = Field(None, description="The post assigning (held or acted for)")
+    endorsement_id: Id | None = None
+    position_id: Id | None = Field(None, description="The post assigning (held or acted for)")
 
 
 class CloseIn(Schema):
     outcome: str = Field(max_length=5000)
-    reply_letter_id: int | None = None
+    reply_letter_id: Id | None = None
 
 
 class ReturnIn(Schema):

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from saraban.agencies.models import Agency, Person
 from saraban.api.auth import current_person
-from saraban.api.schemas import ErrorOut, IsoDate, PageNumber
+from saraban.api.schemas import ErrorOut, Id, IsoDate, PageNumber
 from saraban.core.errors import ValidationFailed
 from saraban.letters.access import registries_for, viewable_registries
 from saraban.letters.models import Direction, Letter, LetterKind, RegisterEntry, Registry, Urgency
@@ -34,10 +34,10 @@ class SearchQuery(Schema):
     q: str = Field("", description="Words and letter numbers, typed any way (Thai or Arabic "
                                     "digits); empty lists the newest letters")
     year: int | None = Field(None, description="Buddhist year (พ.ศ.) of the letter")
-    registry: int | None = Field(None, description="A registry id (see GET /registries)")
+    registry: Id | None = Field(None, description="A registry id (see GET /registries)")
     kind: str = Field("", description="Letter kind: " + ", ".join(LetterKind.values))
     urgency: int | None = Field(None, description="0 ปกติ, 1 ด่วน, 2 ด่วนมาก, 3 ด่วนที่สุด")
-    unit: int | None = Field(None, description="A unit of the person's agency")
+    unit: Id | None = Field(None, description="A unit of the person's agency")
     status: str = Field("", description="Status: " + ", ".join(LetterStatus.values))
     direction: str = Field("", description="incoming or outgoing")
     date_from: IsoDate | None = Field(None, description="Letter date from (inclusive)")

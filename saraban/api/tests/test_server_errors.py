@@ -152,3 +152,14 @@ def test_a_broken_multipart_body_is_refused(api, org):
     )
     assert 400 <= response.status_code < 500, response.content
     assert_error_shape(response.json())
+
+
+def test_ids_past_bigint_in_a_registration_are_refused(api, org):
+    """Found by bench/fuzz_api.py: ``Python int too large to convert to SQLite INTEGER``."""
+    headers = api.as_user("clerk")
+    for extra in ({"sender_agency_id": int(HUGE)}, {"registry_id": int(HUGE)},
+                  {"secret_reader_ids": [int(HUGE)]}, {"references": [int(HUGE)]},
+                  {"position_id": 2**63}):
+        response = api.register("incoming", incoming_data(org, **extra), headers)
+        assert_code(response, 422, "invalid_request")
+    assert Letter.objects.count() == 0
