@@ -1214,21 +1214,14 @@ def replay_server_errors(world: World) -> None:
             if not c[3]] + [f"codes: {sorted({c[2] for c in checks if c[2]})}"])
 
 
-def replay_schemathesis(world: World, max_examples: int) -> tuple[bool, str, list[str]]:
-    """schemathesis against the running node's OpenAPI document, as the clerk."""
+def _fuzz(schema: Any, found: dict[tuple[str, str, int | None], str], errors: list[str]
+          ) -> int:
+    """Run schemathesis's engine on ``schema``; record each failed check once; the cases."""
     import schemathesis
     from schemathesis.engine import Status
     from schemathesis.engine import events as ev
 
-    from saraban.api.tests.fuzzing import config
-
-    logged_before = server_errors_logged(world.node)
-    schema = schemathesis.openapi.from_url(
-        f"{world.node.url}/api/v1/openapi.json",
-        config=config(token=world.clerk.token, max_examples=max_examples, seed=11))
     cases = 0
-    found: dict[tuple[str, str, int | None], str] = {}
-    errors: list[str] = []
     for event in schemathesis.engine.from_schema(schema).execute():
         if isinstance(event, ev.NonFatalError):
             errors.append(f"{event.label}: {str(event.info)[:200]}")
@@ -1251,6 +1244,32 @@ def replay_schemathesis(world: World, max_examples: int) -> tuple[bool, str, lis
                 failure = result.failure_info.failure
                 key = (failure.operation or recorder.label, result.name, status)
                 found.setdefault(key, failure.title)
+    return cases
+
+
+def replay_schemathesis(world: World, max_examples: int) -> tuple[bool, str, list[str]]:
+    """schemathesis against the running node's OpenAPI document, as the clerk."""
+    import schemathesis
+
+    from saraban.api.tests.fuzzing import config
+
+    logged_before = server_errors_logged(world.node)
+    cases = 0
+    found: dict[tuple[str, str, int | None], str] = {}
+    errors: list[str] = []
+    # The person's own token operations (/auth/) last, with a token of their own: a drawn
+    # token id may revoke the token in use and blind the rest of the run.
+    for auth_only in (False, True):
+        answer = token_for(world.node, world.clerk.username, world.clerk.password)
+        if answer.status != 201:
+            raise NodeError(f"no token for the clerk: {answer.status} {answer.text[:200]}")
+        loaded = schemathesis.openapi.from_url(
+            f"{world.node.url}/api/v1/openapi.json",
+            config=config(token=str(answer.json()["token"]), max_examples=max_examples,
+                          seed=11))
+        chosen = (loaded.include(path_regex="/auth/") if auth_only
+                  else loaded.exclude(path_regex="/auth/"))
+        cases += _fuzz(chosen, found, errors)
     server = [k for k in found if k[2] is not None and k[2] >= 500]
     undeclared = [k for k in found if k[1] == "status_code_conformance"]
     other = [k for k in found if k not in server and k not in undeclared]
@@ -1262,6 +1281,29 @@ def replay_schemathesis(world: World, max_examples: int) -> tuple[bool, str, lis
                   f"checks): 5xx {len(server)} distinct ({logged} answers in the server's "
                   f"log), undeclared status codes {len(undeclared)}, "
                   f"other failed checks {len(other)}, errors {len(errors)}"), detail
+
+
+def replay_fuzz_api(max_examples: int, pg_server: str) -> tuple[bool, str, list[str]]:
+    """``bench/fuzz_api.py``'s ``run()`` (schemathesis in-process on a scratch node with the
+    sample organisation, PostgreSQL), in a process of its own."""
+    code = ("import json, sys; sys.path.insert(0, 'bench'); import fuzz_api; "
+            f"print('RESULT ' + json.dumps(fuzz_api.run({max_examples}, seed=1, "
+            f"pg={pg_server!r})))")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SARABAN_") and k != "DATABASE_URL"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=1200, check=False)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), "")
+    if not line:
+        return False, f"exit {done.returncode}: {(done.stderr or done.stdout)[-400:]}", []
+    summary = json.loads(line.removeprefix("RESULT "))
+    by_check = summary.get("by_check", {})
+    undeclared = int(by_check.get("status_code_conformance", 0))
+    held = summary["server_errors"] == 0 and undeclared == 0 and summary.get("errors", 0) == 0
+    return held, (f"{summary['cases']:,} cases ({max_examples} examples per operation): 5xx "
+                  f"{summary['server_errors']}, undeclared status codes {undeclared}, all "
+                  f"failed checks {summary['failures']} {by_check or ''}, errors "
+                  f"{summary.get('errors', 0)}"), []
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -1318,6 +1360,11 @@ def main() -> int:
             say("schemathesis against the running node")
             attempt("8b", "server errors under schemathesis (live node's OpenAPI document)",
                     lambda: replay_schemathesis(world, args.examples))
+            if (ROOT / "bench" / "fuzz_api.py").exists():
+                say("schemathesis in-process (bench/fuzz_api.py)")
+                attempt("8d", "server errors under schemathesis in-process (bench/fuzz_api.py, "
+                        "sample organisation, PostgreSQL)",
+                        lambda: replay_fuzz_api(args.examples, node.pg_server))
             logged = server_errors_logged(node)
             record("8c", "server errors: 5xx answers in the node's log over the whole replay",
                    logged == 0, f"{logged} (the access log of saraban serve)",
@@ -1338,7 +1385,7 @@ def main() -> int:
             say(f"kept {root}")
     order = {n: i for i, n in enumerate(["0", "1", "2", "3", "3a", "3b", "3c", "4a", "4b", "5",
                                          "6a", "6b", "6c", "6d", "6e", "7a", "7b", "8a", "8b",
-                                         "8c"])}
+                                         "8c", "8d"])}
     print(f"# Saraban attack replay (issue 11), {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
           f"{time.monotonic() - started:.0f} s")
     for found in sorted(FINDINGS, key=lambda f: order.get(f.number, 99)):
