@@ -96,11 +96,12 @@ def _status(recorder: Any, case_id: str) -> int | None:
 
 def load(app: Any, *, token: str, max_examples: int, seed: int | None = 1,
          phases: Iterable[str] = PHASES) -> Any:
-    """The API's OpenAPI document, from the WSGI ``app``, configured as ``config`` says."""
-    return schemathesis.openapi.from_wsgi(
-        OPENAPI, app, config=config(token=token, max_examples=max_examples, seed=seed,
-                                    phases=phases),
-    )
+    """The API's OpenAPI document, from the WSGI ``app`` (or the node at the URL ``app``),
+    configured as ``config`` says."""
+    chosen = config(token=token, max_examples=max_examples, seed=seed, phases=phases)
+    if isinstance(app, str):
+        return schemathesis.openapi.from_url(app.rstrip("/") + OPENAPI, config=chosen)
+    return schemathesis.openapi.from_wsgi(OPENAPI, app, config=chosen)
 
 
 def run_here(app: Any, *, token: str, max_examples: int, seed: int | None = 1,
