@@ -24,19 +24,22 @@ def test_nul_at_the_login_form_gets_a_thai_page(client, org):
     assert "อักขระ" in text and "invalid_character" in text
 
 
-@pytest.mark.parametrize("url", [
+NUL_URLS = [
     "/search/?q=%E0%B8%9B%00",
     "/routing/desk/?page=1%00",
     "/verify/ab%00cd/",
     "/registers/1/in%00coming/",
-])
-def test_nul_in_a_query_or_path_is_refused(clerk_client, url):
-    response = clerk_client.get(url)
-    assert response.status_code == 400
-    assert "อักขระ" in response.content.decode()
+]
 
 
-@pytest.mark.parametrize("url", [
+def test_nul_in_a_query_or_path_is_refused(clerk_client):
+    for url in NUL_URLS:
+        response = clerk_client.get(url)
+        assert response.status_code == 400, url
+        assert "อักขระ" in response.content.decode()
+
+
+PAGED_URLS = [
     "/search/?page=" + HUGE,
     "/search/?q=%E0%B8%9B%E0%B8%A3%E0%B8%B0%E0%B8%8A%E0%B8%B8%E0%B8%A1&page=" + HUGE,
     "/routing/desk/?page=" + HUGE,
@@ -48,7 +51,10 @@ def test_nul_in_a_query_or_path_is_refused(clerk_client, url):
     "/notifications/?page=" + HUGE,
     "/circulars/?page=" + HUGE,
     "/registers/{registry}/incoming/?page=" + HUGE,
-])
-def test_pages_past_bigint_are_answered(clerk_client, org, url):
-    response = clerk_client.get(url.format(registry=org.central.pk))
-    assert response.status_code < 500
+]
+
+
+def test_pages_past_bigint_are_answered(clerk_client, org):
+    for url in PAGED_URLS:
+        response = clerk_client.get(url.format(registry=org.central.pk))
+        assert response.status_code < 500, url
