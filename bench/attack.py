@@ -1300,9 +1300,10 @@ def replay_fuzz_api(max_examples: int, pg_server: str) -> tuple[bool, str, list[
     by_check = summary.get("by_check", {})
     undeclared = int(by_check.get("status_code_conformance", 0))
     held = summary["server_errors"] == 0 and undeclared == 0 and summary.get("errors", 0) == 0
+    checks = f" {by_check}" if by_check else ""
     return held, (f"{summary['cases']:,} cases ({max_examples} examples per operation): 5xx "
                   f"{summary['server_errors']}, undeclared status codes {undeclared}, all "
-                  f"failed checks {summary['failures']} {by_check or ''}, errors "
+                  f"failed checks {summary['failures']}{checks}, errors "
                   f"{summary.get('errors', 0)}"), []
 
 
