@@ -34,7 +34,8 @@ from axes.helpers import get_client_username
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.db.models import QuerySet, Sum
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 LOCKED_MESSAGE = (
@@ -126,14 +127,17 @@ def is_locked_out(request: HttpRequest) -> bool:
 
 
 def lockout_response(
-    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
-) -> HttpResponse:
+    request: HttpRequest, original_response: object = None, credentials: Any = None
+) -> HttpResponseBase:
     """The answer to a locked attempt (``AXES_LOCKOUT_CALLABLE``), 429 in every interface.
 
     The web form and the API answer a lock themselves (a Thai message on the form, code
     ``login_locked``); their answer is kept. The admin login gets the web login page with the
-    message.
+    message. Under ASGI (``saraban serve``) django-axes' middleware passes the credentials
+    where the view's answer would be, and no answer: the lock is then answered here.
     """
+    if not isinstance(original_response, HttpResponseBase):
+        original_response = None
     if original_response is not None and original_response.status_code == 429:
         return original_response
     if request.path.startswith("/api/"):

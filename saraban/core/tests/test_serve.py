@@ -271,7 +271,7 @@ def test_login_form_posts_through_csrf_behind_the_proxy(node):
         conn.request("GET", "/login/", headers=proxied)
         page = conn.getresponse()
         html = page.read().decode()
-        cookie = next(c.split(";")[0] for c in page.headers.get_all("Set-Cookie")
+        cookie = next(c.split(";")[0] for c in page.headers.get_all("Set-Cookie") or []
                       if c.startswith("csrftoken="))
         assert "; Secure" in page.headers["Set-Cookie"]
         token = html.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
@@ -289,3 +289,41 @@ def test_login_form_posts_through_csrf_behind_the_proxy(node):
         assert refused.status == 403  # without the cookie, CSRF refuses
     finally:
         conn.close()
+
+
+def test_a_locked_sign_in_answers_429_under_the_real_server_in_every_interface(node):
+    """django-axes answers a lock from its async middleware under ASGI: never a 500."""
+    def token(username: str, password: str) -> tuple[int, object]:
+        answer = http_json("POST", f"{node.url}/api/v1/auth/token",
+                           body=json.dumps({"username": username, "password": password}).encode(),
+                           headers={"Content-Type": "application/json"})
+        return answer.status, answer.body
+
+    victim = f"locked-{secrets.token_hex(3)}"
+    statuses = [token(victim, "wrong")[0] for _ in range(6)]
+    assert statuses[:4] == [401] * 4 and set(statuses[4:]) == {429}, statuses
+    status, body = token(victim, "wrong")
+    assert status == 429 and isinstance(body, dict) and body["code"] == "login_locked"
+
+    admin = f"admin-{secrets.token_hex(3)}"
+    answers = []
+    for _ in range(6):
+        conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=30)
+        try:
+            conn.request("GET", "/admin/login/")
+            page = conn.getresponse()
+            html = page.read().decode()
+            cookie = next(c.split(";")[0] for c in page.headers.get_all("Set-Cookie") or []
+                          if c.startswith("csrftoken="))
+            csrf = html.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+            conn.request("POST", "/admin/login/",
+                         body=f"csrfmiddlewaretoken={csrf}&username={admin}&password=wrong",
+                         headers={"Cookie": cookie, "Referer": f"{node.url}/admin/login/",
+                                  "Content-Type": "application/x-www-form-urlencoded"})
+            answer = conn.getresponse()
+            answers.append((answer.status, answer.read().decode()))
+        finally:
+            conn.close()
+    assert [s for s, _ in answers][:4] == [200] * 4
+    assert {s for s, _ in answers[4:]} == {429}
+    assert "เข้าสู่ระบบไม่สำเร็จหลายครั้งเกินกำหนด" in answers[-1][1]
