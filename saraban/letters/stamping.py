@@ -4,7 +4,9 @@ The copy is made by the worker, never by a page: an action that makes a stamp ne
 (registering an incoming letter, registering it again in a unit, an endorsement, a corrected
 main file) calls ``stamps_enqueue`` inside its transaction, and the job ``make_receipt_stamp``
 (``saraban.letters.tasks``) calls ``stamped_copy``. Pages read ``stamped_copy_state``: the
-copy if it is ready, "being made" if not, or "none" when the letter has no PDF to stamp.
+copy if it is ready, "being made" if not, "failed" when the worker could not lay a stamp on
+that PDF (recorded as a ``letter_stamp_failed`` event), or "none" when the letter has no PDF
+to stamp.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from saraban.core.audit import audit_record
+from saraban.core.models import AuditEvent
 from saraban.core.thai import Digits, bangkok, thai_date, with_digits
 
 from . import files
@@ -31,12 +35,16 @@ class StampState(enum.StrEnum):
     READY = "ready"
     PENDING = "pending"  # the worker has not made this version yet
     NONE = "none"  # no main PDF, or not an incoming register entry
+    FAILED = "failed"  # the worker could not lay a stamp on this PDF
+
+STAMP_FAILED = "letter_stamp_failed"
 
 
 @dataclass(frozen=True, slots=True)
 class StampedCopy:
     state: StampState
     derived: DerivedFile | None = None
+    code: str = ""  # why, when it failed
 
 
 def _main_pdf(entry: RegisterEntry) -> LetterFile | None:
@@ -73,9 +81,29 @@ def stamped_copy_state(entry: RegisterEntry) -> StampedCopy:
         .select_related("blob")
         .first()
     )
-    if found is None:
-        return StampedCopy(StampState.PENDING)
-    return StampedCopy(StampState.READY, found)
+    if found is not None:
+        return StampedCopy(StampState.READY, found)
+    failed = (
+        AuditEvent.objects.filter(action=STAMP_FAILED, target_type="letter",
+                                  target_id=entry.letter_id, details__entry=entry.pk,
+                                  details__source=main.blob_id)
+        .order_by("-seq").values_list("details", flat=True).first()
+    )
+    if failed is not None:
+        return StampedCopy(StampState.FAILED, code=str(failed.get("code", "")))
+    return StampedCopy(StampState.PENDING)
+
+
+def stamp_failure_record(*, entry: RegisterEntry, code: str) -> None:
+    """Record that the stamp could not be laid on the entry's current main PDF (the worker),
+    so the page says so instead of "being made"; a corrected file is tried again."""
+    main = _main_pdf(entry)
+    with transaction.atomic():
+        audit_record(
+            agency_id=entry.series.registry.tenant_id, action=STAMP_FAILED, actor=None,
+            target_type="letter", target_id=entry.letter_id,
+            details={"entry": entry.pk, "source": main.blob_id if main else "", "code": code},
+        )
 
 
 def stamps_enqueue(*, letter: Letter | None = None,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.tasks import task
 
+from saraban.core.errors import ValidationFailed
+
 from .models import RegisterEntry
-from .stamping import stamped_copy
+from .stamping import stamp_failure_record, stamped_copy
 
 
 @task()
@@ -15,5 +17,9 @@ def make_receipt_stamp(entry_id: int) -> str | None:
     entry = RegisterEntry.objects.select_related("series__registry__tenant", "letter").get(
         pk=entry_id
     )
-    derived = stamped_copy(entry)
+    try:
+        derived = stamped_copy(entry)
+    except ValidationFailed as exc:  # a PDF that cannot carry a stamp (FileRejected too)
+        stamp_failure_record(entry=entry, code=exc.code)
+        return None
     return derived.blob_id if derived else None

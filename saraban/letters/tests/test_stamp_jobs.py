@@ -99,3 +99,20 @@ def test_backfill_queues_what_older_letters_miss(org):
     out = io.StringIO()
     call_command("backfill", stdout=out)
     assert "queued: 0; letters to verify queued: 0" in out.getvalue()
+
+
+def test_a_pdf_that_cannot_carry_a_stamp_says_so_instead_of_waiting(org):
+    from saraban.core.audit import audit_verify
+    from saraban.letters.tests import bombs
+
+    entry = _register(org, main_file=Upload("odd.pdf", bombs.pdf_unreadable_for_stamp()))
+    run_queued_jobs()  # the job records the failure; it does not crash the worker
+    copy = stamped_copy_state(entry)
+    assert (copy.state, copy.code) == (StampState.FAILED, "pdf_unreadable")
+    client = Client()
+    client.force_login(org.clerk)
+    page = client.get(reverse("web:letter_stamped", args=[entry.letter_id, entry.pk]))
+    assert page.status_code == 422
+    assert "ประทับตรารับบนไฟล์ PDF นี้ไม่ได้" in page.content.decode()
+    assert not DerivedFile.objects.exists()
+    assert all(problem is None for _a, _n, problem in audit_verify())

@@ -66,6 +66,9 @@ def letter_stamped(request: HttpRequest, letter_id: int, entry_id: int) -> HttpR
     copy = stamped_copy_state(entry)
     if copy.state == StampState.NONE:
         return not_found(request, "หนังสือนี้ไม่มีไฟล์ PDF สำหรับประทับตรารับ")
+    if copy.state == StampState.FAILED:
+        return render(request, "web/letters/stamp_pending.html",
+                      {"letter": letter, "entry": entry, "failed": True}, status=422)
     if copy.derived is None:
         return render(request, "web/letters/stamp_pending.html",
                       {"letter": letter, "entry": entry}, status=202)
