@@ -244,6 +244,14 @@ def audit_verify(
                 yield e
 
         head = heads.get(agency_id)
+        if head is not None and (head.last_seq or head.key_sealed):
+            try:
+                chain_key(head)
+            except keys.KeyUnavailable:
+                yield agency_id, 0, ChainProblem(
+                    agency_id, head.keyed_from_seq, Breach.KEY, None,
+                    "the chain key is missing or its seal does not open")
+                continue
         try:
             checkpoint = latest_checkpoint(agency_id, head)
         except CheckpointForged as exc:
