@@ -322,6 +322,8 @@ def main() -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix="saraban-bench-search-"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "saraban.settings"
+    # A scratch database: sealed with the demo's published keys (saraban.core.keys).
+    os.environ.setdefault("SARABAN_DEMO", "1")
     os.environ["SARABAN_VAR_DIR"] = str(scratch)
     os.environ["SARABAN_FILES_DIR"] = str(scratch / "files")
     os.environ.setdefault("SARABAN_LOG_LEVEL", "WARNING")
