@@ -35,7 +35,7 @@ class Operation(StrEnum):
     SPECIAL = "CorrespondenceLetterInboundSpecialRequest"
     MINISTRIES = "GetMinistryOrganizationList"
     ORGANIZATIONS = "GetOrganizationList"
-    SECRET_CODES = "GetSecretCodes"
+    SECRET_CODES = "GetSecretCodes"  # noqa: S105 (an operation name)
     SPEED_CODES = "GetSpeedCodes"
     MIME_CODES = "GetMimeCodes"
     OUTBOUND_STATUS = "OutboundStatusRequest"
@@ -106,7 +106,7 @@ class Letter:
     letter_id: str
     date_text: str                 # as on the wire, ``yyyy-MM-dd`` CE
     subject: str
-    secret_code: str = "001"
+    secret_code: str = "001"  # noqa: S105 (ปกติ: not secret)
     speed_code: str = "001"
     sender: Party = field(default_factory=Party)
     receiver: Party = field(default_factory=Party)
