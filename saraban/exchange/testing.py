@@ -12,6 +12,11 @@ them: ``saraban migrate``, ``saraban onboard_agency``, ``saraban exchange enrol`
 inbox's API (or ``saraban exchange inbox register-all`` where the API has no inbox) for
 registering what arrived. Only the checks read the node's database directly.
 
+An ``EcmsNode`` is a local e-CMS node (``saraban ecms node``) as its own process with its data
+directory: the agency's "own node" of the government's e-CMS. ``connect_ecms`` gives each
+Saraban node an e-CMS account on its own e-CMS node and lists the other side's department in
+its directory, so the two talk only through their e-CMS nodes, which relay to each other.
+
 This module never imports Django: it drives nodes from outside, like the other node would.
 """
 
@@ -49,6 +54,9 @@ FAST_RETRIES: dict[str, str] = {
     "SARABAN_EXCHANGE_RETRY_LIMIT": "1000",
     "SARABAN_EXCHANGE_TIMEOUT": "10",
 }
+
+# The worker polls its agency's own e-CMS node this often (seconds) in tests.
+FAST_ECMS: dict[str, str] = {"SARABAN_ECMS_POLL_SECONDS": "0.3"}
 
 FINAL_STATES = frozenset({"registered", "rejected", "returned", "failed", "withdrawn"})
 
@@ -155,6 +163,10 @@ class Node:
     agency_id: int = 0
     registry_id: int = 0
     port: int = 0
+    # The agency's e-CMS identity (10-digit department id, 2-digit ministry id), set by
+    # ``ecms_account``.
+    ecms_department: str = ""
+    ecms_ministry: str = ""
     web: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
     _pg_name: str = ""
@@ -411,15 +423,21 @@ class Node:
             raise NodeError(f"node {self.name}: password change ({answer.status} {answer.body})")
 
     def send_letter(self, to: Node | str, subject: str, *, pdf: bytes | None = None,
-                    attachment: bytes | None = None, timeout: float = 60) -> dict[str, Any]:
-        """Register an outgoing letter to another node's agency (channel saraban).
+                    attachment: bytes | None = None, timeout: float = 60,
+                    channel: str = "saraban") -> dict[str, Any]:
+        """Register an outgoing letter to another node's agency.
 
+        ``channel`` "saraban" (the default) addresses ``to`` by its exchange code; "ecms"
+        by the code of its e-CMS entry in this node's directory (``ecms_code(to)``).
         Returns the API's answer (``letter``, ``entry``); raises ``NodeError`` on a refusal.
         """
-        code = to.code if isinstance(to, Node) else to
+        if channel == "ecms":
+            code = ecms_code(to.ecms_department) if isinstance(to, Node) else to
+        else:
+            code = to.code if isinstance(to, Node) else to
         data = {
             "registry_id": self.registry_id, "kind": "external", "subject": subject,
-            "recipients": [{"channel": "saraban", "code": code, "text": f"หน่วยงาน {code}"}],
+            "recipients": [{"channel": channel, "code": code, "text": f"หน่วยงาน {code}"}],
         }
         files = []
         if pdf is not None:
@@ -433,6 +451,10 @@ class Node:
             raise NodeError(f"node {self.name}: sending refused ({answer.status} {answer.body})")
         result: dict[str, Any] = answer.body
         return result
+
+    def send_ecms_letter(self, to: Node | str, subject: str, **kwargs: Any) -> dict[str, Any]:
+        """``send_letter`` through e-CMS (channel "ecms")."""
+        return self.send_letter(to, subject, channel="ecms", **kwargs)
 
     def deliveries(self, letter_id: int) -> list[dict[str, Any]]:
         """What the sender sees of a sent letter: each recipient's state and receipt number."""
@@ -476,6 +498,94 @@ class Node:
             if not items or not progress:
                 return done
 
+    def inbox_waiting(self) -> list[dict[str, Any]]:
+        """The inbox API's waiting items (first page of 200)."""
+        answer = self.api("GET", "/exchange/inbox?state=waiting&page_size=200")
+        if answer.status != 200:
+            raise NodeError(f"node {self.name}: inbox ({answer.status} {answer.body})")
+        items: list[dict[str, Any]] = answer.body["items"]
+        return items
+
+    def _act(self, path: str, expected: int, reason: str | None = None) -> dict[str, Any]:
+        body = None if reason is None else json.dumps({"reason": reason}).encode()
+        answer = self.api("POST", path, body=body)
+        if answer.status != expected:
+            raise NodeError(f"node {self.name}: POST {path} ({answer.status} {answer.body})")
+        result: dict[str, Any] = answer.body
+        return result
+
+    def reject(self, inbox_id: int, reason: str) -> dict[str, Any]:
+        """Reject an arrived letter as the clerk (the sender sees "rejected" and the reason)."""
+        return self._act(f"/exchange/inbox/{inbox_id}/reject", 200, reason)
+
+    def withdraw(self, message_id: str, reason: str = "") -> dict[str, Any]:
+        """Withdraw a rejected, returned or failed delivery of a sent letter."""
+        return self._act(f"/exchange/outbox/{message_id}/withdraw", 200, reason)
+
+    def resend(self, message_id: str) -> dict[str, Any]:
+        """Send a withdrawn letter again (the same number); the new delivery."""
+        return self._act(f"/exchange/outbox/{message_id}/resend", 201)
+
+    # ---- e-CMS -------------------------------------------------------------------------
+
+    def ecms_account(self, department: str, node_url: str, *, ministry: str = "") -> None:
+        """Give the agency its e-CMS account: its department id and its own node's URL."""
+        self.ecms_department = department
+        self.ecms_ministry = ministry or department[:2]
+        self.run("exchange", "ecms", "account", "--agency", str(self.agency_id),
+                 "--department", department, "--ministry", self.ecms_ministry,
+                 "--node-url", node_url)
+
+    def ecms_add(self, department: str, name: str, *, node_url: str = "",
+                 code: str = "") -> str:
+        """List an agency reached through e-CMS in this node's directory; its code."""
+        code = code or ecms_code(department)
+        args = ["exchange", "ecms", "add", "--department", department, "--name", name,
+                "--code", code]
+        if node_url:
+            args += ["--node-url", node_url]
+        self.run(*args)
+        return code
+
+    def ecms_poll(self) -> str:
+        """``saraban exchange ecms poll``: poll the agency's own e-CMS node once."""
+        return self.run("exchange", "ecms", "poll", "--agency", str(self.agency_id))
+
+    def ecms_status(self) -> str:
+        return self.run("exchange", "ecms", "status")
+
+    def inbox_letters(self) -> list[dict[str, Any]]:
+        """Every inbox row with the letter it carries (number, subject from the envelope)
+        and the register entry it became: how e-CMS arrivals are matched to sent letters
+        (their message ids are the receiver's own)."""
+        rows = self.query(
+            "select m.id, m.sender_code, m.message_id, m.state, m.envelope, e.formatted, "
+            "m.entry_id from exchange_inboxmessage m left join letters_registerentry e "
+            "on e.id = m.entry_id order by m.id"
+        )
+        out = []
+        for pk, sender, mid, state, envelope, number, entry_id in rows:
+            data = json.loads(envelope) if isinstance(envelope, str) else envelope
+            letter = (data or {}).get("letter", {})
+            out.append({"id": pk, "sender_code": sender, "message_id": str(mid),
+                        "state": state, "letter_number": str(letter.get("number", "")),
+                        "subject": str(letter.get("subject", "")), "number": number,
+                        "entry_id": entry_id})
+        return out
+
+    def sent_letters(self) -> list[dict[str, Any]]:
+        """Every outbox letter row with the sent letter's number and subject."""
+        rows = self.query(
+            "select o.message_id, o.recipient_code, o.state, o.receipt_number, o.letter_id, "
+            "o.attempts, o.created_at, o.sent_at, o.registered_at, o.closed_at, "
+            "o.replaces_id, l.number, l.subject, o.id from exchange_outboxmessage o "
+            "join letters_letter l on l.id = o.letter_id where o.type = 'letter' order by o.id"
+        )
+        names = ("message_id", "recipient_code", "state", "receipt_number", "letter_id",
+                 "attempts", "created_at", "sent_at", "registered_at", "closed_at",
+                 "replaces_id", "number", "subject", "id")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     # ---- reading the node's state (checks only) ----------------------------------------
 
     def status(self) -> dict[str, dict[str, int]]:
@@ -510,6 +620,177 @@ def connect(a: Node, b: Node, *, a_url: str | None = None, b_url: str | None = N
     a.import_directory(b.export_directory(b_url))
 
 
+def ecms_code(department: str) -> str:
+    """The directory code the harness gives an agency reached through e-CMS."""
+    return f"ecms-{department}"
+
+
+ECMS_READY = "e-CMS node listening on"
+
+
+@dataclass
+class EcmsNode:
+    """A local e-CMS node (``saraban ecms node``) as its own process, with its data directory.
+
+    ``departments`` (10-digit id → name) are the agencies it hosts, ``peers`` (department id
+    → URL) the other nodes it relays to. ``kill`` is SIGKILL; ``start`` again on the same
+    port and data directory brings it back with everything it had stored.
+    """
+
+    name: str
+    root: Path
+    departments: dict[str, str] = field(default_factory=dict)
+    peers: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 0
+    extra_args: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    _logs: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def url(self) -> str:
+        """The node's base URL (what a peer relays to)."""
+        return f"http://{self.host}:{self.port}"
+
+    def service_url(self, department: str | None = None) -> str:
+        """The SOAP endpoint of one hosted department (the first one without ``department``)."""
+        if department is None:
+            return f"{self.url}/ecms-ws01/service2"
+        return f"{self.url}/{department}/ecms-ws01/service2"
+
+    def argv(self) -> list[str]:
+        args = ["ecms", "node", "--host", self.host, "--port", str(self.port),
+                "--data", str(self.data)]
+        for dept, name in self.departments.items():
+            args += ["--department", f"{dept}={name}"]
+        for dept, url in self.peers.items():
+            args += ["--peer", f"{dept}={url}"]
+        return saraban_argv(*args, *self.extra_args)
+
+    def env(self) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items()
+                     if not k.startswith("SARABAN_") and k != "DATABASE_URL"}
+        return {**inherited, "DJANGO_SETTINGS_MODULE": "saraban.settings",
+                "SARABAN_VAR_DIR": str(self.root / "var"), "PYTHONWARNINGS": "ignore",
+                **self.extra_env}
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "ecms-node.log"
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, *, wait: bool = True, timeout: float = 60) -> None:
+        """Start the node on its port; ``wait``: until it prints its ready line."""
+        if self.running:
+            raise NodeError(f"e-CMS node {self.name} is already running")
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        self._logs.append(log)
+        self.proc = subprocess.Popen(  # noqa: S603
+            self.argv(), env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.starts += 1
+        if wait:
+            self.wait_ready(offset, timeout=timeout)
+
+    def wait_ready(self, offset: int = 0, *, timeout: float = 60) -> None:
+        def ready() -> bool:
+            if self.proc is None or self.proc.poll() is not None:
+                raise NodeError(f"e-CMS node {self.name} ended:\n{self.log_tail()}")
+            with self.log_path.open("rb") as f:
+                f.seek(offset)
+                return ECMS_READY.encode() in f.read()
+
+        wait_until(ready, timeout=timeout, interval=0.05, what=f"e-CMS node {self.name}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        Node._kill(self.proc, sig)
+        self.proc = None
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+    def restart(self, *, pause: float = 0.0, sig: int = signal.SIGKILL) -> None:
+        """Kill (SIGKILL by default) and start again on the same port and data."""
+        self.kill(sig)
+        if pause:
+            time.sleep(pause)
+        for attempt in range(5):
+            try:
+                self.start()
+                return
+            except (NodeError, TimeoutError):  # the port not free yet: try again
+                self.kill()
+                if attempt == 4:
+                    raise
+                time.sleep(1)
+
+    def soap(self, body: bytes, department: str | None = None,
+             timeout: float = 30) -> bytes:
+        """POST one SOAP envelope to a department's endpoint; the answer's body."""
+        request = urllib.request.Request(  # noqa: S310
+            self.service_url(department), data=body, method="POST",
+            headers={"Content-Type": "text/xml; charset=utf-8"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            answer: bytes = response.read()
+            return answer
+
+    def close(self, *, remove: bool = False) -> None:
+        try:
+            self.stop()
+        finally:
+            for log in self._logs:
+                log.close()
+            self._logs.clear()
+            if remove:
+                shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> EcmsNode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect_ecms(a: Node, a_ecms: EcmsNode, b: Node, b_ecms: EcmsNode, *,
+                 a_department: str, b_department: str,
+                 a_node_url: str | None = None, b_node_url: str | None = None) -> None:
+    """Wire two Saraban nodes through their own e-CMS nodes.
+
+    Each agency gets an e-CMS account on its own node (``a_node_url``: how A's worker reaches
+    A's e-CMS node, default its service URL; a proxy's URL in the fault test) and the other
+    agency in its directory as an e-CMS entry (department, ministry, the other node's URL as
+    its published ``ECMS-URL``). The e-CMS nodes must host the departments and name each
+    other as peers (``EcmsNode.departments``/``peers``).
+    """
+    a.ecms_account(a_department, a_node_url or a_ecms.service_url(a_department))
+    b.ecms_account(b_department, b_node_url or b_ecms.service_url(b_department))
+    a.ecms_add(b_department, b_ecms.departments.get(b_department, f"Agency {b.name}"),
+               node_url=b_ecms.service_url(b_department))
+    b.ecms_add(a_department, a_ecms.departments.get(a_department, f"Agency {a.name}"),
+               node_url=a_ecms.service_url(a_department))
+
+
 @contextlib.contextmanager
 def running_nodes(root: Path, names: Sequence[str], *, db: str = "sqlite",
                   extra_env: Mapping[str, str] | None = None) -> Iterator[list[Node]]:
@@ -528,3 +809,50 @@ def running_nodes(root: Path, names: Sequence[str], *, db: str = "sqlite",
     finally:
         for node in nodes:
             node.close()
+
+
+# Two departments of different ministries (มหาดไทย 15, สาธารณสุข 21): 10-digit e-CMS ids.
+ECMS_DEPARTMENTS = ("1500100000", "2100200000")
+
+
+def ecms_node_pair(root: Path, departments: Sequence[str] = ECMS_DEPARTMENTS,
+                   names: Sequence[str] = ("a", "b")) -> tuple[EcmsNode, EcmsNode]:
+    """Two e-CMS nodes (not started), each hosting one department and relaying to the other
+    directly (point ``peers`` at a proxy before starting to put one in between)."""
+    first, second = (
+        EcmsNode(name=f"ecms-{n}", root=root / f"ecms-{n}",
+                 departments={d: f"ส่วนราชการทดสอบ {n.upper()} ({d})"})
+        for n, d in zip(names, departments, strict=True)
+    )
+    first.peers = {departments[1]: second.url}
+    second.peers = {departments[0]: first.url}
+    return first, second
+
+
+@contextlib.contextmanager
+def running_ecms_pair(root: Path, *, db: str = "sqlite",
+                      extra_env: Mapping[str, str] | None = None,
+                      departments: Sequence[str] = ECMS_DEPARTMENTS,
+                      ) -> Iterator[tuple[Node, Node, EcmsNode, EcmsNode]]:
+    """Saraban nodes A and B (web server and worker each) and their own e-CMS nodes, relaying
+    to each other, wired with ``connect_ecms``; everything stopped afterwards."""
+    env = {**FAST_ECMS, **(extra_env or {})}
+    ea, eb = ecms_node_pair(root, departments)
+    try:
+        with running_nodes(root, ["a", "b"], db=db, extra_env=env) as (a, b):
+            for node in (a, b):
+                node.start_web(wait=False)
+            for e in (ea, eb):
+                e.start(wait=False)
+            for e in (ea, eb):
+                e.wait_ready()
+            for node in (a, b):
+                node.wait_web()
+            connect_ecms(a, ea, b, eb, a_department=departments[0],
+                         b_department=departments[1])
+            for node in (a, b):
+                node.start_worker()
+            yield a, b, ea, eb
+    finally:
+        for e in (ea, eb):
+            e.close()
