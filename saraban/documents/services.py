@@ -466,29 +466,36 @@ def draft_cancel(*, actor: Actor, draft: Draft, reason: str) -> Draft:
 
 
 def _recipients_for_dispatch(draft: Draft) -> list[Recipient]:
-    from saraban.exchange.models import DirectoryEntry
+    from saraban.exchange.models import DirectoryEntry, EcmsAccount
 
     agencies = Agency.objects.in_bulk([r["agency"] for r in draft.recipients if r["agency"]])
-    reachable = set(
-        DirectoryEntry.objects.filter(
+    entries = dict(DirectoryEntry.objects.filter(
             code__in=[a.exchange_code for a in agencies.values() if a.exchange_code]
-        ).values_list("code", flat=True)
-    )
+        ).values_list("code", "channels"))
+    # An entry reached only through e-CMS gets the e-CMS channel when this agency has an
+    # e-CMS node to post to; one that also speaks Saraban keeps the Saraban channel.
+    has_ecms = EcmsAccount.objects.filter(agency_id=draft.tenant_id).exists()
     result = []
     for item in draft.recipients:
         agency = agencies.get(item["agency"]) if item["agency"] else None
         channel = item["channel"]
         if channel == AUTO:
-            if agency is not None and (
-                agency.tenant_id == draft.tenant_id
-                or (agency.exchange_code and agency.exchange_code in reachable)
-            ):
+            channels = (entries.get(agency.exchange_code)
+                        if agency is not None and agency.exchange_code else None)
+            if agency is not None and agency.tenant_id == draft.tenant_id:
+                channel = Channel.SARABAN
+            elif channels is not None and "saraban" not in channels and "ecms" in channels:
+                channel = Channel.ECMS if has_ecms else (
+                    Channel.EMAIL if item["address"] else Channel.POST)
+            elif channels is not None:
                 channel = Channel.SARABAN
             elif item["address"]:
                 channel = Channel.EMAIL
             else:
                 channel = Channel.POST
-        if draft.secrecy == Secrecy.TOP_SECRET and channel in (Channel.SARABAN, Channel.EMAIL):
+        if draft.secrecy == Secrecy.TOP_SECRET and channel in (
+            Channel.SARABAN, Channel.EMAIL, Channel.ECMS,
+        ):
             channel = Channel.HAND
         result.append(Recipient(channel=channel, agency=agency, text=item["text"],
                                 address=item["address"]))

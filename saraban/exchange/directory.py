@@ -23,7 +23,7 @@ from .models import AgencyCredential, CredentialKind, DirectoryEntry
 def accepted_certificates(entry: DirectoryEntry, *, now: dt.datetime | None = None) -> list[str]:
     """The certificates whose signatures are accepted for an agency: its current one, and
     after a renewal the previous one until the overlap ends (then it is dropped)."""
-    pems = [entry.certificate_pem]
+    pems = [entry.certificate_pem] if entry.certificate_pem else []
     moment = now or timezone.now()
     if entry.previous_certificate_pem and entry.previous_until and entry.previous_until > moment:
         pems.append(entry.previous_certificate_pem)
@@ -129,7 +129,9 @@ def agency_enrol(
 
 def export_entries(*, local_only: bool = False, node_url: str = "") -> list[dict[str, Any]]:
     """Directory entries as JSON-ready dicts; local ones carry ``node_url`` when given."""
-    rows = DirectoryEntry.objects.all()
+    # An e-CMS-only entry (no certificate) is not reachable by the Saraban protocol: another
+    # node lists it from its own e-CMS node (``saraban exchange ecms import-organizations``).
+    rows = DirectoryEntry.objects.exclude(certificate_pem="")
     if local_only:
         rows = rows.filter(agency__isnull=False)
     return [

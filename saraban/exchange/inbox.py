@@ -2,7 +2,9 @@
 
 Each decision is an action that also queues the business receipt back to the sender, in the
 same transaction: registered (with the receipt number and time), rejected or returned as
-sent to the wrong agency (with the reason).
+sent to the wrong agency (with the reason). For a letter that came by e-CMS the receipt
+carries the letter's wire values and goes out as the matching notifier (Accept with our
+number as AcceptID, Reject, Invalid).
 """
 
 from __future__ import annotations
@@ -76,6 +78,15 @@ def _details(message: InboxMessage) -> LetterDetails:
     )
 
 
+def _with_ecms(message: InboxMessage, payload: dict[str, Any]) -> dict[str, Any]:
+    """A letter that came by e-CMS is answered by a notifier echoing its wire values."""
+    wire = message.envelope.get("ecms")
+    if isinstance(wire, dict):
+        payload["ecms"] = {k: wire.get(k, "") for k in
+                           ("letter_id", "date_text", "subject", "sender", "receiver")}
+    return payload
+
+
 def _lock_waiting(message: InboxMessage) -> InboxMessage:
     locked = InboxMessage.objects.select_for_update().get(pk=message.pk)
     if locked.state != InState.WAITING:
@@ -108,12 +119,12 @@ def exchange_inbox_register(*, actor: Actor, message: InboxMessage) -> RegisterE
         enqueue_receipt(
             sender=registry.tenant,
             to_code=locked.sender_code,
-            payload={
+            payload=_with_ecms(locked, {
                 "for": str(locked.message_id),
                 "status": "registered",
                 "number": entry.formatted,
                 "at": entry.registered_at.isoformat(),
-            },
+            }),
         )
         audit_record(
             agency_id=registry.tenant_id, action="exchange_inbox_register", actor=actor,
@@ -139,8 +150,8 @@ def _decline(*, actor: Actor, message: InboxMessage, reason: str, state: str) ->
         enqueue_receipt(
             sender=registry.tenant,
             to_code=locked.sender_code,
-            payload={"for": str(locked.message_id), "status": state,
-                     "at": now.isoformat(), "reason": locked.reason},
+            payload=_with_ecms(locked, {"for": str(locked.message_id), "status": state,
+                                        "at": now.isoformat(), "reason": locked.reason}),
         )
         audit_record(
             agency_id=registry.tenant_id, action=f"exchange_inbox_{state}", actor=actor,

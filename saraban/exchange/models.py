@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from saraban.agencies.models import Agency, Person
 from saraban.letters.models import Blob, Dispatch, Letter, RegisterEntry
+
+DEPARTMENT_ID = RegexValidator(r"^[0-9]{10}\Z", "รหัสหน่วยงาน e-CMS ต้องเป็นตัวเลข 10 หลัก",
+                               code="bad_ecms_department")
+MINISTRY_ID = RegexValidator(r"^[0-9]{2}\Z", "รหัสกระทรวง e-CMS ต้องเป็นตัวเลข 2 หลัก",
+                             code="bad_ecms_ministry")
 
 
 class DirectoryEntry(models.Model):
@@ -25,7 +31,10 @@ class DirectoryEntry(models.Model):
     node_url = models.CharField(
         "ที่อยู่โหนด", max_length=255, blank=True, help_text="Empty when hosted on this node."
     )
-    certificate_pem = models.TextField("ใบรับรอง (PEM)")
+    certificate_pem = models.TextField(
+        "ใบรับรอง (PEM)", blank=True,
+        help_text="Empty only for an e-CMS entry (its letters are vouched for by its node).",
+    )
     agency = models.OneToOneField(
         Agency,
         null=True,
@@ -42,10 +51,28 @@ class DirectoryEntry(models.Model):
     previous_until = models.DateTimeField("ยอมรับใบรับรองเดิมถึง", null=True, blank=True)
     renewal = models.JSONField(null=True, blank=True,
                                help_text="The signed announcement of the current certificate.")
+    # e-CMS: the agency's department (10 digits) and ministry (2 digits). An entry whose
+    # channels include "ecms" is reached through the sending agency's own e-CMS node.
+    ecms_department_id = models.CharField(
+        "รหัสหน่วยงาน e-CMS", max_length=10, blank=True, default="",
+        validators=[DEPARTMENT_ID],
+    )
+    ecms_ministry_id = models.CharField(
+        "รหัสกระทรวง e-CMS", max_length=2, blank=True, default="", validators=[MINISTRY_ID]
+    )
+    # Its own e-CMS node (from GetOrganizationList's ECMS-URL): informational, written as
+    # wsa:To. Not ``node_url``, which is a Saraban node that receives JSON messages.
+    ecms_node_url = models.CharField("ที่อยู่โหนด e-CMS", max_length=255, blank=True, default="")
 
     class Meta:
         ordering = ["code"]
         verbose_name_plural = "directory entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ecms_department_id"], condition=~Q(ecms_department_id=""),
+                name="directory_ecms_department_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name_th}"
@@ -121,6 +148,9 @@ class CertificateAnnouncement(models.Model):
 class MessageType(models.TextChoices):
     LETTER = "letter", "หนังสือ"
     RECEIPT = "receipt", "ตอบรับ"
+    # A request to the agency's own e-CMS node about a letter it sent (payload "ecms_op":
+    # "delete_document" after a withdrawal, "invalid_accept_id" to dispute their number).
+    COMMAND = "command", "คำสั่งถึงโหนด e-CMS"
 
 
 class OutState(models.TextChoices):
@@ -246,3 +276,58 @@ class ReceivedReceipt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sender_code", "message_id"], name="receipt_once")
         ]
+
+
+class EcmsAccount(models.Model):
+    """An agency hosted here that talks to its own e-CMS node (ecms.md §1).
+
+    Several workers poll: one claims an account with a lease (``lease_until``), the others
+    skip it until the lease ends or is given back.
+    """
+
+    agency = models.OneToOneField(Agency, on_delete=models.PROTECT, related_name="ecms_account")
+    department_id = models.CharField("รหัสหน่วยงาน (10 หลัก)", max_length=10, unique=True,
+                                     validators=[DEPARTMENT_ID])
+    ministry_id = models.CharField("รหัสกระทรวง (2 หลัก)", max_length=2,
+                                   validators=[MINISTRY_ID])
+    node_url = models.CharField("ที่อยู่โหนด e-CMS ของหน่วยงาน", max_length=255,
+                                help_text="e.g. http://ecms.example.go.th/ecms-ws01/service2")
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["department_id"]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} → {self.node_url}"
+
+
+class EcmsUnmatched(models.Model):
+    """A notifier from the e-CMS queue that names no letter here: kept, then deleted from
+    the queue (it must not block it)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    process_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=64)
+    letter_id = models.CharField(max_length=255)
+    date_text = models.CharField(max_length=64)
+    subject = models.CharField(max_length=1000, blank=True)
+    accept_id = models.CharField(max_length=255, blank=True)
+    accept_department = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "process_id", "kind"],
+                                    name="ecms_unmatched_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.letter_id} ({self.reason})"

@@ -39,6 +39,7 @@ from .envelope import VERSION, content_of, encode_files, utc_now_iso
 from .models import (
     AgencyCredential,
     DirectoryEntry,
+    EcmsAccount,
     MessageType,
     OutboxMessage,
     OutState,
@@ -101,13 +102,48 @@ def check_recipients(tenant: Agency, codes: Iterable[str]) -> None:
         )
 
 
+def check_ecms_recipients(tenant: Agency, codes: Iterable[str]) -> None:
+    """Refuse an e-CMS dispatch the exchange cannot carry (before anything is written): the
+    sender needs an e-CMS account (its own node) and every recipient an e-CMS directory entry
+    (a department id)."""
+    wanted = set(codes)
+    if not wanted:
+        return
+    own = sender_code_of(tenant)
+    if not EcmsAccount.objects.filter(agency=tenant).exists():
+        raise ValidationFailed("ส่วนราชการนี้ยังไม่ได้ตั้งค่าการเชื่อมต่อ e-CMS",
+                               code="sender_not_in_ecms", field="channel")
+    if own in wanted:
+        raise ValidationFailed("ส่งหนังสือถึงส่วนราชการของตนเองทางระบบไม่ได้",
+                               code="recipient_is_sender", field="recipients")
+    known = set(
+        DirectoryEntry.objects.filter(code__in=wanted).exclude(ecms_department_id="")
+        .values_list("code", flat=True)
+    )
+    missing = sorted(wanted - known)
+    if missing:
+        raise ValidationFailed(
+            f"ไม่พบหน่วยงานผู้รับในทะเบียนหน่วยงาน e-CMS: {', '.join(missing)}",
+            code="unknown_ecms_recipient",
+            field="recipients",
+            details={"codes": missing},
+        )
+
+
 def enqueue_letter(*, letter: Letter, dispatches: Sequence[Dispatch]) -> list[OutboxMessage]:
-    """One queued message per Saraban-channel dispatch; must run in the dispatch transaction."""
+    """One queued message per Saraban- or e-CMS-channel dispatch; must run in the dispatch
+    transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("enqueue_letter must run inside the dispatching transaction")
-    targets = [d for d in dispatches if d.channel == "saraban" and d.recipient_code]
+    targets = [d for d in dispatches if d.channel in {"saraban", "ecms"} and d.recipient_code]
     if not targets:
         return []
+    if any(d.channel == "ecms" for d in targets) and not letter.files.filter(
+        role=FileRole.MAIN, replaced_at__isnull=True
+    ).exists():
+        # e-CMS carries exactly one main letter (MainLetterBinaryObject): refused up front.
+        raise ValidationFailed("การส่งทาง e-CMS ต้องมีไฟล์หนังสือหลัก (PDF)",
+                               code="ecms_main_required", field="main_file")
     sender = Agency.objects.get(pk=letter.tenant_id)
     code = sender_code_of(sender)
     now = timezone.now()
@@ -232,10 +268,14 @@ def _check_answer(out: OutboxMessage, message: dict[str, Any], answer: Transport
 
 def deliver(pk: int) -> str:
     """Deliver one claimed message; returns its state afterwards."""
-    out = OutboxMessage.objects.select_related("letter").get(pk=pk)
+    out = OutboxMessage.objects.select_related("letter", "dispatch", "sender").get(pk=pk)
     if out.state != OutState.QUEUED:
         return out.state
     entry = DirectoryEntry.objects.filter(code=out.recipient_code).first()
+    from .ecms.send import deliver_ecms, is_ecms
+
+    if entry is not None and is_ecms(out, entry):
+        return deliver_ecms(out, entry)
     try:
         if entry is None:
             raise DeliveryFailed("recipient left the directory", code="unknown_recipient",
@@ -348,6 +388,17 @@ def exchange_withdraw(*, actor: Actor, out: OutboxMessage, reason: str = "") -> 
         locked.state = OutState.WITHDRAWN
         locked.closed_at = timezone.now()
         locked.save(update_fields=["state", "closed_at"])
+        if isinstance(locked.payload.get("ecms"), dict):
+            # e-CMS: the own node purges the letter so that the same number can be sent
+            # again (CorrespondenceDeleteGovernmentDocumentRequest, ecms.md §5.9).
+            OutboxMessage.objects.create(
+                type=MessageType.COMMAND, sender_id=locked.sender_id,
+                sender_code=locked.sender_code, recipient_code=locked.recipient_code,
+                letter_id=locked.letter_id, dispatch_id=locked.dispatch_id,
+                payload={"ecms_op": "delete_document", "for": str(locked.message_id),
+                         "ecms": locked.payload["ecms"]},
+                next_attempt_at=locked.closed_at, created_at=locked.closed_at,
+            )
         audit_record(agency_id=locked.sender_id, action="exchange_withdraw", actor=actor,
                      target_type="letter", target_id=locked.letter_id,
                      details={"to": locked.recipient_code, "id": str(locked.message_id),
@@ -366,7 +417,9 @@ def exchange_resend(*, actor: Actor, out: OutboxMessage) -> OutboxMessage:
         fresh = OutboxMessage.objects.create(
             type=locked.type, sender_id=locked.sender_id, sender_code=locked.sender_code,
             recipient_code=locked.recipient_code, letter_id=locked.letter_id,
-            dispatch_id=locked.dispatch_id, payload=locked.payload, next_attempt_at=now,
+            dispatch_id=locked.dispatch_id,
+            payload={k: v for k, v in locked.payload.items() if k != "ecms"},
+            next_attempt_at=now,
             created_at=now, replaces=locked,
         )
         audit_record(agency_id=locked.sender_id, action="exchange_resend", actor=actor,
@@ -374,6 +427,36 @@ def exchange_resend(*, actor: Actor, out: OutboxMessage) -> OutboxMessage:
                      details={"to": locked.recipient_code, "id": str(fresh.message_id),
                               "replaces": str(locked.message_id)})
     return fresh
+
+
+def exchange_dispute_accept_id(*, actor: Actor, out: OutboxMessage,
+                               reason: str = "") -> OutboxMessage:
+    """e-CMS: tell the recipient that the AcceptID (receipt number) it gave for our letter is
+    wrong (``InvalidAcceptIDNotifier``); its next AcceptLetterNotifier replaces the number."""
+    _check_sender(actor, out)
+    with transaction.atomic():
+        locked = _locked(out)
+        wire = locked.payload.get("ecms")
+        if (locked.type != MessageType.LETTER or locked.state != OutState.REGISTERED
+                or not isinstance(wire, dict)):
+            raise Conflict("แจ้งเลขรับผิดได้เฉพาะหนังสือที่ส่งทาง e-CMS และผู้รับลงรับแล้ว",
+                           code="not_disputable")
+        now = timezone.now()
+        command = OutboxMessage.objects.create(
+            type=MessageType.COMMAND, sender_id=locked.sender_id,
+            sender_code=locked.sender_code, recipient_code=locked.recipient_code,
+            letter_id=locked.letter_id, dispatch_id=locked.dispatch_id,
+            payload={"ecms_op": "invalid_accept_id", "for": str(locked.message_id),
+                     "accept_id": locked.receipt_number, "ecms": wire},
+            next_attempt_at=now, created_at=now,
+        )
+        locked.payload = {**locked.payload, "disputed": locked.receipt_number}
+        locked.save(update_fields=["payload"])
+        audit_record(agency_id=locked.sender_id, action="exchange_ecms_dispute_accept_id",
+                     actor=actor, target_type="letter", target_id=locked.letter_id,
+                     details={"to": locked.recipient_code, "id": str(locked.message_id),
+                              "accept_id": locked.receipt_number, "reason": reason[:500]})
+    return command
 
 
 def overdue_filter(hours: float | None = None) -> Q:

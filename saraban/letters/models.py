@@ -321,9 +321,10 @@ class Channel(models.TextChoices):
     EMAIL = "email", "ไปรษณีย์อิเล็กทรอนิกส์"
     POST = "post", "ไปรษณีย์"
     HAND = "hand", "ส่งด้วยมือ"
+    ECMS = "ecms", "e-CMS"
 
 
-ELECTRONIC_CHANNELS = frozenset({Channel.SARABAN, Channel.EMAIL})
+ELECTRONIC_CHANNELS = frozenset({Channel.SARABAN, Channel.EMAIL, Channel.ECMS})
 
 
 class Dispatch(models.Model):

@@ -362,7 +362,9 @@ def letter_register_outgoing(
         if r.agency is None and not r.text.strip():
             raise ValidationFailed("กรุณาระบุผู้รับ", code="recipient_required",
                                    field="recipients")
-        if details.secrecy == Secrecy.TOP_SECRET and r.channel in {Channel.SARABAN, Channel.EMAIL}:
+        if details.secrecy == Secrecy.TOP_SECRET and r.channel in {
+            Channel.SARABAN, Channel.EMAIL, Channel.ECMS,
+        }:
             raise ValidationFailed(
                 "หนังสือลับที่สุดห้ามส่งทางอิเล็กทรอนิกส์", code="top_secret_not_electronic",
                 field="channel",
@@ -387,6 +389,19 @@ def letter_register_outgoing(
                     code="recipient_not_electronic", field="recipients",
                 )
         check_recipients(tenant, [r.exchange_code for r in electronic])
+    # e-CMS recipients go through the exchange too, posted to this agency's own e-CMS node.
+    ecms = [r for r in recipients if r.channel == Channel.ECMS]
+    if ecms:
+        from saraban.exchange.outbox import check_ecms_recipients
+
+        for r in ecms:
+            if not r.exchange_code:
+                raise ValidationFailed(
+                    "ผู้รับนี้ไม่มีรหัสรับส่งหนังสือทาง e-CMS เลือกช่องทางอื่น",
+                    code="recipient_not_electronic", field="recipients",
+                )
+        check_ecms_recipients(tenant, [r.exchange_code for r in ecms])
+        electronic = [*electronic, *ecms]
     if details.recipient_agency is None and not details.recipient_text.strip() and recipients:
         first = recipients[0]
         details.recipient_agency = first.agency
