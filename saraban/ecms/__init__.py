@@ -5,6 +5,29 @@ XML), building requests and responses, XML-DSig on the letter. The exchange area
 talk to an agency's e-CMS node; ``saraban.ecms.node`` is a local e-CMS node built on it.
 """
 
+from ._build import (
+    codes_response,
+    delete_document_request,
+    delete_document_response,
+    delete_request,
+    delete_response,
+    error_response,
+    government_document,
+    inbound_response,
+    letter_request,
+    mime_codes_response,
+    ministries_response,
+    notifier_request,
+    organizations_response,
+    outbound_response,
+    outbound_status_response,
+    simple_request,
+    special_request,
+    special_response,
+    strip_declaration,
+    time_check_response,
+)
+from ._errors import CODES, EcmsRefused
 from ._model import (
     Binary,
     Code,
@@ -13,6 +36,7 @@ from ._model import (
     ErrorDetail,
     Header,
     Letter,
+    Limits,
     Message,
     Notifier,
     NotifierKind,
@@ -24,15 +48,19 @@ from ._model import (
     SignatureVerdict,
     Signer,
 )
+from ._parse import parse_message
 
 __all__ = [
+    "CODES",
     "Binary",
     "Code",
     "Dialect",
     "DocumentKey",
+    "EcmsRefused",
     "ErrorDetail",
     "Header",
     "Letter",
+    "Limits",
     "Message",
     "Notifier",
     "NotifierKind",
@@ -43,4 +71,25 @@ __all__ = [
     "Reference",
     "SignatureVerdict",
     "Signer",
+    "codes_response",
+    "delete_document_request",
+    "delete_document_response",
+    "delete_request",
+    "delete_response",
+    "error_response",
+    "government_document",
+    "inbound_response",
+    "letter_request",
+    "mime_codes_response",
+    "ministries_response",
+    "notifier_request",
+    "organizations_response",
+    "outbound_response",
+    "outbound_status_response",
+    "parse_message",
+    "simple_request",
+    "special_request",
+    "special_response",
+    "strip_declaration",
+    "time_check_response",
 ]

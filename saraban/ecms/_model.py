@@ -41,6 +41,15 @@ class Operation(StrEnum):
     OUTBOUND_STATUS = "OutboundStatusRequest"
     OUTBOUND_STATUS_RESPONSE = "OutboundStatusResponse"
     TIME_CHECK = "TimeCheckRequest"
+    # Responses whose element names the clients read (ecms.md §5.11-5.16; added by H1).
+    SPECIAL_RESPONSE = "CorrespondenceLetterInboundSpecialResponse"
+    MINISTRIES_RESPONSE = "GetMinistryOrganizationListResponse"
+    ORGANIZATIONS_RESPONSE = "OrganizationList"
+    SECRET_CODES_RESPONSE = "SecretCodes"  # noqa: S105 (an element name)
+    SPEED_CODES_RESPONSE = "SpeedCodes"
+    MIME_CODES_RESPONSE = "MimeCodes"
+    TIME_CHECK_RESPONSE = "TimeCheckResponse"
+    ERROR = "ErrorResponse"
 
 
 class NotifierKind(StrEnum):
@@ -187,6 +196,17 @@ class Header:
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """What :func:`parse_message` accepts at most (callers pass the ``SARABAN_ECMS_MAX_*``
+    settings)."""
+
+    max_bytes: int = 64 * 1024 * 1024       # the whole message
+    max_depth: int = 64                     # element nesting
+    max_file_bytes: int = 40 * 1024 * 1024  # one decoded base64 object
+    max_files: int = 100                    # main letter + attachments
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One SOAP message, request or response, as understood.
 
@@ -216,6 +236,12 @@ class Message:
     ecms_time: str = ""
     errors: tuple[ErrorDetail, ...] = ()
     repaired: tuple[str, ...] = ()  # what tolerant parsing repaired, e.g. "bare_ampersand"
+    # Added by H1: which client wrote the request, guessed from its header and XML declaration
+    # (None for responses and header-less messages); why a signature is INVALID/UNTRUSTED;
+    # whether the message began with an XML declaration.
+    dialect: Dialect | None = None
+    signature_detail: str = ""
+    xml_declaration: bool = False
 
     @property
     def is_empty_queue(self) -> bool:
