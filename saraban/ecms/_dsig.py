@@ -162,6 +162,24 @@ def embedded_certificate(signature: etree._Element) -> x509.Certificate | None:
     return None
 
 
+def _covers_the_letter(document: etree._Element, signature: etree._Element) -> str:
+    """'' when the signature's only reference is ``#Letter`` and ``Letter`` names exactly the
+    one ``ram:CorrespondenceLetter`` the parser reads (no signature wrapping), else why not."""
+    refs = list(signature.iter(qn(DS, "Reference")))
+    if len(refs) != 1 or refs[0].get("URI") != f"#{LETTER_ID}":
+        return "the signature does not reference #Letter alone"
+    letters = list(document.iter(qn(RAM, "CorrespondenceLetter")))
+    named = [
+        el
+        for el in document.iter()
+        if isinstance(el.tag, str)
+        and any(etree.QName(k).localname == "ID" and v == LETTER_ID for k, v in el.attrib.items())
+    ]
+    if len(letters) != 1 or named != letters:
+        return "ID=\"Letter\" does not name the one CorrespondenceLetter"
+    return ""
+
+
 def _verify_one(
     root: etree._Element, cert: x509.Certificate | None
 ) -> str:
@@ -194,6 +212,9 @@ def verify_document(
         return SignatureVerdict.INVALID, "", "more than one ds:Signature"
     cert = embedded_certificate(signatures[0])
     cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode() if cert is not None else ""
+    covered = _covers_the_letter(document, signatures[0])
+    if covered:
+        return SignatureVerdict.INVALID, cert_pem, covered
     detail = _verify_one(document, cert)
     if detail and in_place is not None and not _verify_one(in_place, cert):
         detail = ""
