@@ -13,8 +13,9 @@ Reading happens in this order, each step refusing with a stable code:
    unreadable): every ``&`` that does not start one of the five predefined entity references
    or a character reference becomes ``&amp;``, and ``"bare_ampersand"`` is recorded in
    ``Message.repaired``. With no DTD there are no other entities, so nothing is lost: the
-   text reads as the sender typed it. A bare ``<`` cannot be repaired safely (it may be a
-   tag) and stays ``xml_malformed``;
+   text reads as the sender typed it (CDATA sections and comments are left alone: ``&`` is
+   literal there). A bare ``<`` cannot be repaired safely (it may be a tag) and stays
+   ``xml_malformed``;
 4. **BOI's OutboundStatusRequest** writes ``<env:Envelope xmlns:env=…>`` with a
    ``<SOAP-ENV:Header>`` whose prefix is never declared: not namespace-well-formed. Narrow
    repair: when the prefix ``SOAP-ENV`` is used but declared nowhere in the message, a
@@ -53,6 +54,7 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 BOM = b"\xef\xbb\xbf"
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _BARE_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
+_LITERAL = re.compile(rb"(<!\[CDATA\[.*?\]\]>|<!--.*?-->)", re.DOTALL)
 _SOAP_ENV_USED = re.compile(rb"<\s*/?\s*SOAP-ENV:")
 _SOAP_ENV_DECLARED = re.compile(rb"xmlns:SOAP-ENV\s*=")
 _ROOT_START = re.compile(rb"<(?![?!])[^\s/>]+")
@@ -102,7 +104,7 @@ def prepare(data: bytes, limits: Limits) -> tuple[bytes, tuple[str, ...], bool]:
     declaration = data.lstrip().startswith(b"<?xml")
     repaired: list[str] = []
     if b"&" in data:
-        fixed = _BARE_AMP.sub(b"&amp;", data)
+        fixed = _repair_ampersands(data)
         if fixed != data:
             data = fixed
             repaired.append("bare_ampersand")
@@ -113,6 +115,15 @@ def prepare(data: bytes, limits: Limits) -> tuple[bytes, tuple[str, ...], bool]:
             data = data[: m.end()] + decl + data[m.end() :]
             repaired.append("undeclared_soap_prefix")
     return data, tuple(repaired), declaration
+
+
+def _repair_ampersands(data: bytes) -> bytes:
+    """Bare ``&`` → ``&amp;``, outside CDATA sections and comments (literal there)."""
+    if b"<!" not in data:
+        return _BARE_AMP.sub(b"&amp;", data)
+    parts = _LITERAL.split(data)
+    # Odd indexes are the CDATA sections / comments the split kept.
+    return b"".join(p if i % 2 else _BARE_AMP.sub(b"&amp;", p) for i, p in enumerate(parts))
 
 
 def parse_tree(data: bytes, limits: Limits) -> etree._Element:

@@ -491,6 +491,52 @@ def test_tolerant_header_forms():
     assert m.header == Header("x", "y", "http://w3.org/2005/08/addressing")
 
 
+def test_bare_ampersand_repair_spares_cdata_and_references():
+    env = '<SOAP-ENV:Envelope xmlns:SOAP-ENV="' + SOAP + '"><SOAP-ENV:Body>'
+    data = (
+        env + "<CorrespondenceLetterOutboundRequest><RejectLetterNotifier>"
+        "<LetterID>A&B &amp; &#3585; &#x0E01; &lt;</LetterID>"
+        "<CorrespondenceDate><![CDATA[x & y]]></CorrespondenceDate>"
+        "<Subject>R&D;</Subject><!-- a & b --></RejectLetterNotifier>"
+        "</CorrespondenceLetterOutboundRequest></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    ).encode()
+    m = parse_message(data)
+    assert m.repaired == ("bare_ampersand",)
+    assert m.notifier == Notifier(NotifierKind.REJECT, "A&B & ก ก <", "x & y", "R&D;")
+
+
+def test_mildoc_test_harness_notifier_with_process_fields():
+    """mil-doc's SendDocRejectWrongLetterNotifier: ProcessID/ProcessTime before the notifier."""
+    data = (
+        '<SOAP-ENV:Envelope xmlns:SOAP-ENV="' + SOAP + '"><SOAP-ENV:Header>'
+        '<wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing"></wsa:MessageID>'
+        '<wsa:To xmlns:wsa="http://www.w3.org/2005/08/addressing"></wsa:To></SOAP-ENV:Header>'
+        '<SOAP-ENV:Body ID="Body"><CorrespondenceLetterOutboundRequest><ProcessID></ProcessID>'
+        "<ProcessTime></ProcessTime><InvalidAcceptIDNotifier><LetterID>L</LetterID>"
+        "<AcceptID>A</AcceptID><CorrespondenceDate>2020-01-31</CorrespondenceDate>"
+        "<Subject>S</Subject><AcceptDate></AcceptDate><AcceptDepartment><Code></Code>"
+        "</AcceptDepartment></InvalidAcceptIDNotifier></CorrespondenceLetterOutboundRequest>"
+        "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    ).encode()
+    m = parse_message(data)
+    assert m.dialect is Dialect.MILDOC
+    assert m.notifier == Notifier(NotifierKind.INVALID_ACCEPT_ID, "L", "2020-01-31", "S", "A")
+
+
+def test_transcript_mime_codes_typo_is_malformed():
+    """The transcript closes MimeCodes with </SpeedCodes>: not XML; refused as such."""
+    data = (
+        '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="' + SOAP + '" '
+        'xmlns:env="' + SOAP + '"><SOAP-ENV:Body><MimeCodes><Code><File-Extension>pdf'
+        "</File-Extension><Content-type>application/pdf</Content-type></Code></SpeedCodes>"
+        "</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    ).encode()
+    assert refused(data) == "xml_malformed"
+    assert parse_message(data.replace(b"</SpeedCodes>", b"</MimeCodes>")).mime_codes == (
+        Code("pdf", "application/pdf"),
+    )
+
+
 def test_foreign_prefixes_in_document():
     letter = make_letter()
     doc = government_document(letter).replace(b"ram:", b"r:").replace(b"xmlns:ram", b"xmlns:r")
@@ -535,6 +581,13 @@ def test_refusals():
     assert refused(ok.replace(b"<CorrespondenceLetterInboundRequest/>", b"")) == "missing_element"
     assert refused("<a>ก</a>".encode("utf-16")) == "xml_malformed"
     assert refused(delete_request("").replace(b"<ProcessID/>", b"")) == "missing_element"
+    laughs = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]><lolz>&lol2;</lolz>'
+    )
+    assert refused(laughs) == "xml_dtd_refused"
+    assert refused(b"<a><!eNtItY x SYSTEM 'file:///etc/passwd'></a>") == "xml_dtd_refused"
+    assert refused(b"<a>&xxe;</a>") == "not_soap"  # repaired to text, then not SOAP
 
 
 def test_bad_base64_and_limits():
