@@ -23,50 +23,78 @@ log = logging.getLogger("saraban.ecms.node")
 
 # Loopback and intranet peers: never through an http_proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-TIMEOUT = 30.0
+TIMEOUT = 15.0  # per socket operation
 
 
 class RelayWorker(threading.Thread):
+    """Watches the outbox and keeps one sender thread per peer, so that a peer that is down
+    or hangs holds back only its own items."""
+
     def __init__(self, cfg: NodeConfig, store: Store) -> None:
         super().__init__(name="ecms-relay", daemon=True)
         self.cfg = cfg
         self.store = store
         self.stopping = threading.Event()
+        self.senders: dict[str, _PeerSender] = {}
 
     def stop(self) -> None:
         self.stopping.set()
         self.store.outbox_changed.set()
+        for sender in self.senders.values():
+            sender.wake.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        for sender in list(self.senders.values()):
+            sender.join(timeout)
 
     def run(self) -> None:
         while not self.stopping.is_set():
             self.store.outbox_changed.clear()
             try:
-                wait = self._round()
+                peers = self.store.relay_peers()
             except Exception:  # the store is closing, or a bug: log, keep going
                 if self.stopping.is_set():
                     return
-                log.exception("relay round failed")
-                wait = 1.0
-            self.store.outbox_changed.wait(wait)
+                log.exception("relay: reading the outbox failed")
+                peers = []
+            for peer in peers:
+                sender = self.senders.get(peer)
+                if sender is None or not sender.is_alive():
+                    sender = self.senders[peer] = _PeerSender(self, peer)
+                    sender.start()
+                sender.wake.set()
+            self.store.outbox_changed.wait(5.0)
 
-    def _round(self) -> float:
-        """Send every due head; answers how long to sleep before the next round."""
-        wait = 5.0
-        progressed = True
-        while progressed and not self.stopping.is_set():
-            progressed = False
-            for job in self.store.relay_heads():
-                if self.stopping.is_set():
-                    break
-                due = self.store.relay_next_at(job.seq) - time.time()
-                if due > 0:
-                    wait = min(wait, due)
+
+class _PeerSender(threading.Thread):
+    def __init__(self, worker: RelayWorker, peer_url: str) -> None:
+        super().__init__(name=f"ecms-relay {peer_url}", daemon=True)
+        self.worker = worker
+        self.cfg = worker.cfg
+        self.store = worker.store
+        self.peer_url = peer_url
+        self.wake = threading.Event()
+
+    def run(self) -> None:
+        stopping = self.worker.stopping
+        while not stopping.is_set():
+            self.wake.clear()
+            try:
+                job = self.store.relay_head(self.peer_url)
+                if job is None:
+                    self.wake.wait(5.0)
                     continue
-                if self._send(job):
-                    progressed = True
-                else:
-                    wait = min(wait, max(0.0, self.store.relay_next_at(job.seq) - time.time()))
-        return max(0.05, wait)
+                due = job.next_at - time.time()
+                if due > 0:
+                    self.wake.wait(due)
+                    continue
+                self._send(job)
+            except Exception:
+                if stopping.is_set():
+                    return
+                log.exception("relay to %s failed", self.peer_url)
+                self.wake.wait(1.0)
 
     def _url(self, job: RelayJob) -> str:
         peer = self.cfg.peer_for(job.target_dept)  # the configured URL wins (it may move)
@@ -77,7 +105,7 @@ class RelayWorker(threading.Thread):
         url = self._url(job)
         req = urllib.request.Request(  # noqa: S310 (a configured http(s) peer)
             url, data=job.payload.encode("utf-8"), method="POST",
-                                     headers={"Content-Type": "application/json"})
+            headers={"Content-Type": "application/json"})
         try:
             with _OPENER.open(req, timeout=TIMEOUT) as resp:
                 resp.read()

@@ -21,9 +21,10 @@ log = logging.getLogger("saraban.ecms.node")
 
 
 def content_digest(letter: ecms.Letter) -> str:
-    """The letter's content, independent of dialect, element order of the wire and of a
-    (randomised, e.g. ECDSA) signature: a client re-posting the same letter, re-built or
-    re-signed, gets the same ProcessID back."""
+    """The letter's content, independent of dialect, element order of the wire, of a
+    (randomised, e.g. ECDSA) signature and of ``SendDate`` (when it was posted): a client
+    re-posting the same letter, re-built, re-signed or retried later, gets the same
+    ProcessID back."""
     def party(p: ecms.Party) -> list[str]:
         return [p.given_name, p.family_name, p.job_title, p.ministry_id, p.department_id]
 
@@ -34,7 +35,7 @@ def content_digest(letter: ecms.Letter) -> str:
         letter.letter_id, letter.date_text, letter.subject, letter.secret_code,
         letter.speed_code, party(letter.sender), party(letter.receiver),
         [[r.letter_id, r.date_text, r.subject] for r in letter.references],
-        letter.attachment_text, letter.send_date, letter.description,
+        letter.attachment_text, letter.description,
         binary(letter.main), [binary(b) for b in letter.attachments],
     ]
     return hashlib.sha256(json.dumps(value, ensure_ascii=False).encode()).hexdigest()

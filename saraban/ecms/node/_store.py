@@ -195,6 +195,7 @@ class RelayJob:
     kind: str
     payload: str
     attempts: int
+    next_at: float = 0.0
 
 
 class Store:
@@ -491,21 +492,23 @@ class Store:
 
     # --- relay: the sending side -----------------------------------------------------------
 
-    def relay_heads(self) -> list[RelayJob]:
-        """The oldest pending job of each peer (jobs to one peer go strictly in order)."""
+    def relay_peers(self) -> list[str]:
+        """The peers that have pending items."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT r.* FROM relay_out r JOIN (SELECT MIN(seq) AS seq FROM relay_out "
-                "WHERE state = 'pending' GROUP BY peer_url) h ON h.seq = r.seq "
-                "ORDER BY r.seq").fetchall()
-        return [RelayJob(r["seq"], r["relay_id"], r["target_dept"], r["peer_url"], r["kind"],
-                         r["payload"], r["attempts"]) for r in rows]
+            rows = self._db.execute("SELECT DISTINCT peer_url FROM relay_out "
+                                    "WHERE state = 'pending'").fetchall()
+        return [str(r[0]) for r in rows]
 
-    def relay_next_at(self, seq: int) -> float:
+    def relay_head(self, peer_url: str) -> RelayJob | None:
+        """The oldest pending item for ``peer_url`` (items to one peer go strictly in order:
+        a deletion never overtakes its letter, nor a re-sent letter the deletion)."""
         with self._lock:
-            row = self._db.execute("SELECT next_at FROM relay_out WHERE seq = ?",
-                                   (seq,)).fetchone()
-        return float(row["next_at"]) if row else 0.0
+            r = self._db.execute("SELECT * FROM relay_out WHERE state = 'pending' AND "
+                                 "peer_url = ? ORDER BY seq LIMIT 1", (peer_url,)).fetchone()
+        if r is None:
+            return None
+        return RelayJob(r["seq"], r["relay_id"], r["target_dept"], r["peer_url"], r["kind"],
+                        r["payload"], r["attempts"], float(r["next_at"]))
 
     def relay_done(self, job: RelayJob) -> None:
         with self._tx() as db:

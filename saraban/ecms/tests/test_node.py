@@ -509,6 +509,50 @@ def test_relay_endpoint_is_idempotent(pair: tuple[NodeProc, NodeProc]) -> None:
     assert post({"kind": "letter"})[0] == 400
 
 
+def test_concurrent_clients(pair: tuple[NodeProc, NodeProc]) -> None:
+    """Sixteen clients at once, and one that opened a connection and went silent."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    a, b = pair
+    with socket.create_connection(("127.0.0.1", a.port), timeout=10) as silent:
+        silent.sendall(b"POST /ecms-ws01/service2 HTTP/1.1\r\nContent-Length: 100\r\n\r\n<")
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(
+                lambda i: a.ask(ecms.letter_request(letter(f"พร้อมกัน {i}", sender=C)), C),
+                range(16)))
+    assert all(x.process_id for x in answers), [codes(x) for x in answers]
+    got = set()
+    for _ in range(16):
+        item = b.wait_item()
+        assert item.letter is not None
+        got.add(item.letter.letter_id)
+        b.delete(item.process_id)
+    assert got == {f"พร้อมกัน {i}" for i in range(16)}
+    assert b.poll().is_empty_queue
+
+
+def test_a_hanging_peer_holds_back_only_its_own_items(tmp_path: Path) -> None:
+    with socket.socket() as hang:   # accepts connections, never answers
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(16)
+        dead = f"http://127.0.0.1:{hang.getsockname()[1]}"
+        b = NodeProc(tmp_path, "b", {B: "กรม ข"})
+        a = NodeProc(tmp_path, "a", {A: "กรม ก"}, peers={B: b.url, C: dead})
+        b.peers = {A: a.url}
+        try:
+            a.start()
+            b.start()
+            stuck = a.ask(ecms.letter_request(letter("ค้าง 1", receiver=C)))
+            sent = a.ask(ecms.letter_request(letter("ไป 1")))
+            item = b.wait_item(timeout=5)
+            assert item.letter is not None and item.letter.letter_id == "ไป 1"
+            wait_for(lambda: a.status()[sent.process_id] == "relayed", 5, "relayed")
+            assert a.status()[stuck.process_id] == "queued"
+        finally:
+            a.close()
+            b.close()
+
+
 # --- SIGKILL and restart -----------------------------------------------------------------------
 
 
