@@ -1,4 +1,6 @@
-"""The delivery loop the worker runs beside the job queue."""
+"""The delivery loop the worker runs beside the job queue: due outbox rows, certificate
+announcements, and the poll of each agency's own e-CMS node (every
+``SARABAN_ECMS_POLL_SECONDS``)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import time
 
 from django.db import close_old_connections, connections
 
+from .ecms.poll import poll_due
 from .models import OutboxMessage, OutState
 from .outbox import deliver_due
 from .renewal import announcement_deliver_due
@@ -21,7 +24,8 @@ def run_loop(stop: threading.Event, *, interval: float = 0.5, batch: int = 20) -
         while not stop.is_set():
             close_old_connections()
             try:
-                worked = deliver_due(limit=batch) + announcement_deliver_due(limit=batch)
+                worked = (deliver_due(limit=batch) + announcement_deliver_due(limit=batch)
+                          + poll_due())
             except Exception:  # the database may be away for a moment: try again
                 log.exception("exchange delivery loop")
                 connections.close_all()
@@ -47,7 +51,7 @@ def drain(*, timeout: float = 60.0) -> int:
     total = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        worked = deliver_due(limit=50) + announcement_deliver_due(limit=50)
+        worked = deliver_due(limit=50) + announcement_deliver_due(limit=50) + poll_due()
         total += worked
         if not worked:
             break

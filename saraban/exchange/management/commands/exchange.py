@@ -13,6 +13,19 @@
     saraban exchange status                            outbox and inbox counts by state
     saraban exchange inbox register-all --as USERNAME  register every waiting letter (bulk)
 
+e-CMS (the government's exchange; each agency talks to its own e-CMS node):
+
+    saraban exchange ecms account --agency ID --department D [--ministry M] --node-url URL
+    saraban exchange ecms add --department D --name NAME [--ministry M] [--node-url URL]
+            [--certificate PEM] [--code CODE]      an agency reached through e-CMS
+    saraban exchange ecms import-organizations --agency ID   the node's organisation list
+    saraban exchange ecms poll [--agency ID]       poll the own node's queue now
+    saraban exchange ecms status                   accounts, last poll, e-CMS outbox (JSON)
+    saraban exchange ecms time --agency ID         the node's clock against ours (JSON)
+    saraban exchange ecms codes --agency ID        secret, speed and MIME codes (JSON)
+    saraban exchange ecms dispute MESSAGE_ID --as USERNAME [--reason TEXT]
+                                                   their AcceptID is wrong (InvalidAcceptID)
+
 A token's PIN is read from ``$SARABAN_TOKEN_PIN`` when set, else asked for (never taken on
 the command line, where other users could see it); it is stored sealed.
 """
@@ -71,6 +84,32 @@ class Command(BaseCommand):
         requeue.add_argument("message_id")
         requeue.add_argument("--as", dest="username", required=True)
         sub.add_parser("status", help="outbox and inbox counts by state")
+        ecms = sub.add_parser("ecms", help="e-CMS: accounts, directory, poll, look-ups")
+        esub = ecms.add_subparsers(dest="ecms_verb", required=True)
+        account = esub.add_parser("account", help="connect an agency to its own e-CMS node")
+        account.add_argument("--agency", type=int, required=True, help="agency id")
+        account.add_argument("--department", required=True, help="10-digit department id")
+        account.add_argument("--ministry", default="", help="2-digit ministry id")
+        account.add_argument("--node-url", required=True, help="the agency's own node URL")
+        add = esub.add_parser("add", help="list an agency reached through e-CMS")
+        add.add_argument("--department", required=True, help="10-digit department id")
+        add.add_argument("--name", required=True, help="its Thai name")
+        add.add_argument("--ministry", default="", help="2-digit ministry id")
+        add.add_argument("--node-url", default="", help="its e-CMS node URL (informational)")
+        add.add_argument("--certificate", default="", help="PEM file of its XML-DSig cert")
+        add.add_argument("--code", default="", help="directory code (default: department)")
+        orgs = esub.add_parser("import-organizations", help="the node's organisation list")
+        orgs.add_argument("--agency", type=int, required=True, help="agency id")
+        poll = esub.add_parser("poll", help="poll the own node's queue now")
+        poll.add_argument("--agency", type=int, default=None, help="agency id (default: all)")
+        esub.add_parser("status", help="accounts and e-CMS outbox (JSON)")
+        for verb in ("time", "codes"):
+            look = esub.add_parser(verb, help=f"{verb} from the agency's own node (JSON)")
+            look.add_argument("--agency", type=int, required=True, help="agency id")
+        dispute = esub.add_parser("dispute", help="tell the recipient its AcceptID is wrong")
+        dispute.add_argument("message_id")
+        dispute.add_argument("--as", dest="username", required=True)
+        dispute.add_argument("--reason", default="")
         inbox = sub.add_parser("inbox", help="work on the electronic inbox")
         inbox.add_argument("action", choices=["register-all"])
         inbox.add_argument("--as", dest="username", required=True, help="a registry clerk")
@@ -178,6 +217,56 @@ class Command(BaseCommand):
         inbox = dict(InboxMessage.objects.values_list("state").annotate(n=Count("pk"))
                      .values_list("state", "n"))
         self.stdout.write(json.dumps({"outbox": out, "inbox": inbox}, sort_keys=True))
+
+    def _ecms(self, options: dict[str, Any]) -> None:
+        from ...ecms import accounts
+        from ...ecms.poll import poll_now
+        from ...outbox import exchange_dispute_accept_id
+
+        verb = options["ecms_verb"]
+        if verb == "account":
+            agency = Agency.objects.filter(pk=options["agency"]).first()
+            if agency is None:
+                raise CommandError("no such agency")
+            account = accounts.ecms_account_set(
+                agency=agency, department=options["department"],
+                ministry=options["ministry"], node_url=options["node_url"])
+            self.stdout.write(f"e-CMS account {account.department_id} "
+                              f"(ministry {account.ministry_id}) → {account.node_url}")
+        elif verb == "add":
+            pem = ""
+            if options["certificate"]:
+                try:
+                    pem = Path(options["certificate"]).read_text(encoding="ascii")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise CommandError(f"cannot read {options['certificate']}: {exc}") from exc
+            entry, created = accounts.ecms_entry_add(
+                department=options["department"], name=options["name"],
+                ministry=options["ministry"], node_url=options["node_url"],
+                certificate_pem=pem, code=options["code"])
+            self.stdout.write(f"{'added' if created else 'updated'} {entry.code} "
+                              f"({entry.ecms_department_id} {entry.name_th})")
+        elif verb == "import-organizations":
+            self._json(accounts.ecms_import_organizations(agency_id=options["agency"]))
+        elif verb == "poll":
+            self._json({"polled": [r.as_dict() for r in poll_now(agency_id=options["agency"])]})
+        elif verb == "status":
+            self._json(accounts.ecms_status())
+        elif verb == "time":
+            self._json(accounts.ecms_time_check(agency_id=options["agency"]))
+        elif verb == "codes":
+            self._json(accounts.ecms_code_lists(agency_id=options["agency"]))
+        elif verb == "dispute":
+            out = OutboxMessage.objects.filter(message_id=options["message_id"]).first()
+            if out is None:
+                raise CommandError("no such message")
+            command = exchange_dispute_accept_id(
+                actor=resolve_actor(self._person(options["username"])), out=out,
+                reason=options["reason"])
+            self.stdout.write(f"queued InvalidAcceptIDNotifier {command.message_id}")
+
+    def _json(self, data: Any) -> None:
+        self.stdout.write(json.dumps(data, ensure_ascii=False, sort_keys=True))
 
     def _inbox(self, options: dict[str, Any]) -> None:
         actor = resolve_actor(self._person(options["username"]))

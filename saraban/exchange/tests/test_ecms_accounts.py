@@ -1,0 +1,111 @@
+"""e-CMS accounts and directory: the commands, the look-ups on a real local node, and the
+poll lease that keeps two workers off one account."""
+
+from __future__ import annotations
+
+import json
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from saraban.exchange.ecms.poll import claim_account, release_account
+from saraban.exchange.models import DirectoryEntry, EcmsAccount
+from saraban.exchange.tests.test_ecms_exchange import MOI, OTHER, PROVINCE, Node
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("exchange", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def node(tmp_path):
+    n = Node(tmp_path / "ecms", {MOI: "สป.มท.", PROVINCE: "จังหวัดเชียงใหม่"},
+             {OTHER: "http://127.0.0.1:9/"}).start()
+    yield n
+    n.stop()
+
+
+def test_account_add_import_status_time_and_codes(org, node, tmp_path):
+    assert "e-CMS account 1500100000 (ministry 15)" in run(
+        "ecms", "account", "--agency", str(org.ministry.pk), "--department", MOI,
+        "--node-url", node.url(MOI))
+    own = DirectoryEntry.objects.get(agency=org.ministry)
+    assert (own.ecms_department_id, own.ecms_ministry_id) == (MOI, "15")
+    assert "ecms" in own.channels
+
+    out = run("ecms", "add", "--department", "0300100000", "--name", "กรมบัญชีกลาง",
+              "--node-url", "http://ecms.cgd.example/ecms-ws01/service2")
+    assert out.startswith("added 0300100000")
+    entry = DirectoryEntry.objects.get(code="0300100000")
+    assert (entry.channels, entry.ecms_ministry_id, entry.certificate_pem) == (["ecms"], "03", "")
+    with pytest.raises(CommandError, match="bad_ecms_department"):
+        run("ecms", "add", "--department", "03001", "--name", "x")
+
+    imported = json.loads(run("ecms", "import-organizations", "--agency", str(org.ministry.pk)))
+    # The node lists MOI (hosted here: never overwritten), PROVINCE and the peer OTHER.
+    assert (imported["created"], imported["skipped"]) == (2, 1)
+    province = DirectoryEntry.objects.get(ecms_department_id=PROVINCE, agency__isnull=True)
+    assert province.name_th == "จังหวัดเชียงใหม่"
+    assert province.ecms_node_url == node.url(PROVINCE)
+    assert DirectoryEntry.objects.get(agency=org.ministry).name_th == org.ministry.name_th
+    again = json.loads(run("ecms", "import-organizations", "--agency", str(org.ministry.pk)))
+    assert (again["created"], again["updated"]) == (0, 2)
+
+    status = json.loads(run("ecms", "status"))
+    assert status["accounts"][0]["department"] == MOI
+    skew = json.loads(run("ecms", "time", "--agency", str(org.ministry.pk)))
+    assert abs(skew["skew_seconds"]) < 5
+    codes = json.loads(run("ecms", "codes", "--agency", str(org.ministry.pk)))
+    assert [c["value"] for c in codes["secret"]] == ["001", "002", "003", "004"]
+    assert {"extension": "pdf", "content_type": "application/pdf"} in codes["mime"]
+    polled = json.loads(run("ecms", "poll", "--agency", str(org.ministry.pk)))
+    assert polled["polled"][0]["error"] == ""
+
+    # A dead node is an error with a code, nothing changed.
+    EcmsAccount.objects.filter(agency=org.ministry).update(node_url="http://127.0.0.1:9/x")
+    with pytest.raises(CommandError, match="ecms_unreachable"):
+        run("ecms", "time", "--agency", str(org.ministry.pk))
+    from saraban.core.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="exchange_ecms_account").count() == 1
+    assert AuditEvent.objects.filter(action="exchange_ecms_import_organizations").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_poll_one_account_at_once():
+    from saraban.agencies.sample import build_sample_org
+    from saraban.exchange.ecms.accounts import ecms_account_set
+
+    org = build_sample_org()
+    ecms_account_set(agency=org.ministry, department=MOI, node_url="http://127.0.0.1:9/a")
+    barrier = threading.Barrier(8)
+    got: list[str] = []
+
+    def worker(n: int) -> None:
+        from django.db import connection
+
+        try:
+            barrier.wait()
+            account = claim_account(owner=f"w{n}")
+            if account is not None:
+                got.append(f"w{n}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 1
+    account = EcmsAccount.objects.get()
+    assert account.lease_owner == got[0]
+    assert claim_account(owner="late") is None  # leased
+    release_account(account, got[0])
+    account.refresh_from_db()
+    assert account.lease_until is None and account.next_poll_at is not None
