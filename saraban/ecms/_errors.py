@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._model import ErrorDetail
+
 #: Every code :class:`EcmsRefused` carries (stable: the node answers them as ``ErrorCode``).
 CODES = frozenset(
     {
@@ -30,3 +32,8 @@ class EcmsRefused(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+    @property
+    def error_detail(self) -> ErrorDetail:
+        """The refusal as the ``ErrorDetail`` a node answers (``error_response``)."""
+        return ErrorDetail(self.code, self.message)

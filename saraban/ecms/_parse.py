@@ -572,6 +572,8 @@ def parse_message(
     signature is not a refusal but ``Message.signature`` = INVALID.
     """
     limits = limits or Limits()
+    if isinstance(trust, str | bytes):
+        trust = [trust]
     prepared, repaired, declaration = prepare(data, limits)
     root = parse_tree(prepared, limits)
     if root.tag != qn(SOAP, "Envelope"):

@@ -590,6 +590,13 @@ def test_refusals():
     assert refused(b"<a>&xxe;</a>") == "not_soap"  # repaired to text, then not SOAP
 
 
+def test_refusal_as_error_response():
+    with pytest.raises(EcmsRefused) as err:
+        parse_message(b"<!DOCTYPE x><x/>")
+    m = parse_message(error_response([err.value.error_detail]))
+    assert m.errors == (ErrorDetail("xml_dtd_refused", err.value.message),)
+
+
 def test_bad_base64_and_limits():
     letter = make_letter()
     data = letter_request(letter)
