@@ -45,6 +45,7 @@ from saraban.exchange.outbox import (
     overdue_filter,
 )
 from saraban.letters.access import access_letter, registries_for, visible_letters
+from saraban.letters.models import Channel
 
 router = Router(tags=["exchange"])
 letters_router = Router(tags=["exchange"])
@@ -120,7 +121,8 @@ class DeliveryOut(Schema):
     recipient_code: str
     recipient: str
     recipient_agency_id: int | None
-    channel: str
+    channel: str = Field(description='"saraban" (the Saraban exchange) or "ecms" (e-CMS)')
+    channel_label: str = Field(description='The channel as the tracking shows it ("e-CMS")')
     state: str
     state_label: str
     overdue: bool
@@ -295,8 +297,14 @@ def deliveries_of(letter_id: int) -> QuerySet[OutboxMessage]:
     )
 
 
+def channel_label(channel: str) -> str:
+    """The channel as the tracking shows it ("e-CMS" for e-CMS deliveries)."""
+    return str(Channel(channel).label) if channel in Channel.values else channel
+
+
 def delivery_out(out: OutboxMessage, names: dict[str, str]) -> DeliveryOut:
     dispatch = out.dispatch
+    channel = dispatch.channel if dispatch else Channel.SARABAN.value
     recipient = names.get(out.recipient_code) or (
         dispatch.recipient_display if dispatch else out.recipient_code
     )
@@ -306,7 +314,8 @@ def delivery_out(out: OutboxMessage, names: dict[str, str]) -> DeliveryOut:
         recipient_code=out.recipient_code,
         recipient=recipient,
         recipient_agency_id=dispatch.recipient_agency_id if dispatch else None,
-        channel=dispatch.channel if dispatch else "saraban",
+        channel=channel,
+        channel_label=channel_label(channel),
         state=out.state,
         state_label=OutState(out.state).label,
         overdue=bool(getattr(out, "overdue", False)),

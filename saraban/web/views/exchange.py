@@ -294,8 +294,21 @@ class DirectoryRow:
     fingerprint: str
     expired: bool
 
+    @property
+    def ecms(self) -> bool:
+        """Reached through e-CMS (its channels name "ecms", or it has a department id)."""
+        return "ecms" in (self.entry.channels or []) or bool(self.entry.ecms_department_id)
+
+    @property
+    def saraban(self) -> bool:
+        """Reached through the Saraban exchange (it has a certificate to check letters by)."""
+        return bool(self.entry.certificate_pem.strip())
+
 
 def _row(entry: DirectoryEntry, now: dt.datetime) -> DirectoryRow:
+    if not entry.certificate_pem.strip() and entry.ecms_department_id:
+        # An e-CMS agency: its letters are vouched for by its e-CMS node, no certificate.
+        return DirectoryRow(entry, "", None, None, "", False)
     try:
         cert = crypto.load_certificate(entry.certificate_pem)
     except ValueError:
