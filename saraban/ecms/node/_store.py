@@ -370,6 +370,7 @@ class Store:
                     **_identity(letter["sender_dept"], letter["receiver_dept"],
                                 letter["letter_id"], letter["date_text"]),
                     "notifier": values.kind, "subject": values.subject,
+                    "digest": letter["digest"],  # which edition of the letter it answers
                     "accept_id": values.accept_id, "accept_date": values.accept_date,
                     "accept_department": values.accept_department,
                 }, None)
@@ -621,6 +622,10 @@ class Store:
             (sender, receiver, letter_id, date_text)).fetchone()
         if letter is None:
             return "dropped: unknown_letter"  # deleted here meanwhile: nothing to tell
+        digest = body.get("digest")
+        if isinstance(digest, str) and digest and digest != letter["digest"]:
+            # It answers an edition deleted here and sent again since: not this letter.
+            return "dropped: other_edition"
         accept_id = _text(body, "accept_id")
         if db.execute("SELECT 1 FROM notifier WHERE kind = ? AND letter_pk = ? AND "
                       "accept_id = ?", (kind, letter["pk"], accept_id)).fetchone():

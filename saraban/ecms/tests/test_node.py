@@ -594,3 +594,25 @@ def test_bad_configuration_exits_2(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-c", _MAIN, "--data", str(tmp_path)],
                          capture_output=True, timeout=30, check=False)
     assert run.returncode == 2 and b"no department" in run.stderr
+
+
+def test_configuration_is_kept_and_merged(tmp_path: Path) -> None:
+    from saraban.ecms.node._config import ConfigError, base_url, load_config
+
+    data = str(tmp_path / "n")
+    first = load_config(["--data", data, "--department", f"{A}=กรม ก",
+                         "--peer", f"{B}=http://10.0.0.2:8780 กรม ข", "--ministry", "15=มท"])
+    again = load_config(["--data", data, "--department", f"{C}=กรม ค",
+                         "--peer", f"{B}=http://10.0.0.3:8780/{B}/ecms-ws01/service2"])
+    assert again.node_id == first.node_id
+    assert list(again.departments) == [A, C] and again.first_department == A
+    assert again.peers[B].base_url == "http://10.0.0.3:8780"
+    assert again.peers[B].relay_url == "http://10.0.0.3:8780/ecms-relay/v1"
+    assert again.ministries == {"15": "มท"}
+    moved = load_config(["--data", data, "--peer", f"{C}=http://10.0.0.4:1"])
+    assert list(moved.departments) == [A] and C in moved.peers
+    assert base_url("http://h:1/ecms-ws01/service2") == "http://h:1"
+    with pytest.raises(ConfigError):
+        load_config(["--data", data, "--peer", f"{B}=ftp://x"])
+    with pytest.raises(ConfigError):
+        load_config(["--data", data, "--department", "../etc=x"])
