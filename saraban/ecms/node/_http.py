@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,6 +19,10 @@ log = logging.getLogger("saraban.ecms.node")
 
 _XML = "text/xml; charset=utf-8"
 DRAIN_SECONDS = 3.0
+# Bodies over BIG_BODY bytes are read and parsed at most BIG_AT_ONCE at a time, so memory
+# stays bounded however many clients post large letters together.
+BIG_BODY = 1 << 20
+BIG_AT_ONCE = 4
 
 
 class _TooLarge(Exception):
@@ -32,6 +38,7 @@ class NodeServer(ThreadingHTTPServer):
         self.cfg = cfg
         self.store = store
         self.service = service
+        self.big = threading.BoundedSemaphore(BIG_AT_ONCE)
         super().__init__((cfg.host, cfg.port), Handler)
 
 
@@ -90,38 +97,54 @@ class Handler(BaseHTTPRequestHandler):
             self._discard_and_send(404, b"not found\n", "text/plain; charset=utf-8")
             return
         limit = self.server.cfg.max_bytes
+        with self._gate():
+            try:
+                body = self._read_body(limit)
+            except _TooLarge:
+                self._refuse_large(limit)
+                return
+            except (OSError, ValueError) as exc:  # timeout, reset, bad chunking
+                log.info("unreadable request from %s: %s", self.address_string(), exc)
+                self.close_connection = True
+                return
+            if not dept:
+                self._send(200, error("unknown_department",
+                                      "this node serves no department at this URL"), _XML)
+                return
+            try:
+                answer = self.server.service.handle(dept, body)
+            except Exception:
+                log.exception("internal error on %s", self.path)
+                self._send(500, error("internal_error", "the node failed; try again"), _XML)
+                return
+            del body
+            self._send(200, answer, _XML)
+
+    def _gate(self) -> AbstractContextManager[object]:
+        """The big-body semaphore for a large or unknown-length (chunked) body."""
         try:
-            body = self._read_body(limit)
-        except _TooLarge:
-            self._refuse_large(limit)
-            return
-        except (OSError, ValueError) as exc:  # timeout, reset, bad chunking
-            log.info("unreadable request from %s: %s", self.address_string(), exc)
-            self.close_connection = True
-            return
-        if not dept:
-            self._send(200, error("unknown_department",
-                                  "this node serves no department at this URL"), _XML)
-            return
-        try:
-            answer = self.server.service.handle(dept, body)
-        except Exception:
-            log.exception("internal error on %s", self.path)
-            self._send(500, error("internal_error", "the node failed; try again"), _XML)
-            return
-        self._send(200, answer, _XML)
+            length = int(self.headers.get("Content-Length") or -1)
+        except ValueError:
+            length = -1
+        if 0 <= length <= BIG_BODY:
+            return nullcontext()
+        return self.server.big
 
     def _relay(self) -> None:
         limit = self.server.cfg.max_bytes * 2 + 65536  # base64 of a whole document + fields
-        try:
-            body = self._read_body(limit)
-        except _TooLarge:
-            self.close_connection = True
-            self._json(413, {"ok": False, "code": "too_large", "message": "relay too large"})
-            return
-        except (OSError, ValueError):
-            self.close_connection = True
-            return
+        with self._gate():
+            try:
+                body = self._read_body(limit)
+            except _TooLarge:
+                self.close_connection = True
+                self._json(413, {"ok": False, "code": "too_large", "message": "too large"})
+                return
+            except (OSError, ValueError):
+                self.close_connection = True
+                return
+            self._relay_body(body)
+
+    def _relay_body(self, body: bytes) -> None:
         try:
             data = json.loads(body)
         except ValueError:

@@ -513,8 +513,8 @@ class Store:
 
     def relay_done(self, job: RelayJob) -> None:
         with self._tx() as db:
-            db.execute("UPDATE relay_out SET state = 'done', done_at = ?, last_error = '' "
-                       "WHERE seq = ?", (now_text(), job.seq))
+            db.execute("UPDATE relay_out SET state = 'done', done_at = ?, last_error = '', "
+                       "payload = '' WHERE seq = ?", (now_text(), job.seq))
             row = db.execute("SELECT letter_pk FROM relay_out WHERE seq = ?",
                              (job.seq,)).fetchone()
             if job.kind == "letter" and row and row["letter_pk"] is not None:
@@ -522,8 +522,8 @@ class Store:
 
     def relay_refused(self, job: RelayJob, error: str) -> None:
         with self._tx() as db:
-            db.execute("UPDATE relay_out SET state = 'refused', done_at = ?, last_error = ? "
-                       "WHERE seq = ?", (now_text(), error[:500], job.seq))
+            db.execute("UPDATE relay_out SET state = 'refused', done_at = ?, last_error = ?, "
+                       "payload = '' WHERE seq = ?", (now_text(), error[:500], job.seq))
             row = db.execute("SELECT letter_pk FROM relay_out WHERE seq = ?",
                              (job.seq,)).fetchone()
             if job.kind == "letter" and row and row["letter_pk"] is not None:
