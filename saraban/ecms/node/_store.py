@@ -78,9 +78,11 @@ CREATE TABLE IF NOT EXISTS notifier (
     accept_department TEXT NOT NULL,
     target_dept TEXT NOT NULL,
     origin_node TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    superseded INTEGER NOT NULL DEFAULT 0
 );
-CREATE UNIQUE INDEX IF NOT EXISTS notifier_identity ON notifier (kind, letter_pk, accept_id);
+CREATE UNIQUE INDEX IF NOT EXISTS notifier_live
+    ON notifier (kind, letter_pk, accept_id) WHERE superseded = 0;
 
 CREATE TABLE IF NOT EXISTS queue (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -210,8 +212,17 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._upgrade()
         self._db.executescript(_SCHEMA)
         self.outbox_changed = threading.Event()
+
+    def _upgrade(self) -> None:
+        """Bring a data directory of an earlier version up to the schema."""
+        cols = [r[1] for r in self._db.execute("PRAGMA table_info(notifier)")]
+        if cols and "superseded" not in cols:
+            self._db.execute("ALTER TABLE notifier ADD COLUMN superseded INTEGER NOT NULL "
+                             "DEFAULT 0")
+            self._db.execute("DROP INDEX IF EXISTS notifier_identity")
 
     def close(self) -> None:
         with self._lock:
@@ -272,6 +283,18 @@ class Store:
             return
         db.execute("UPDATE letter SET status = ?, updated_at = ?, last_error = ? WHERE pk = ?",
                    (status, now_text(), error, letter_pk))
+
+    @staticmethod
+    def _supersede(db: sqlite3.Connection, kind: str, letter_pk: int, accept_id: str) -> None:
+        """An AcceptLetterNotifier and an InvalidAcceptIDNotifier with the same AcceptID
+        answer each other: once one is recorded, the other is no longer the latest word, and
+        posting it again (the receiver confirming its number after a complaint, the sender
+        complaining again) is a new notifier, not a repeat."""
+        other = {"AcceptLetterNotifier": INVALID_ACCEPT_ID,
+                 INVALID_ACCEPT_ID: "AcceptLetterNotifier"}.get(kind)
+        if other is not None:
+            db.execute("UPDATE notifier SET superseded = 1 WHERE kind = ? AND letter_pk = ? "
+                       "AND accept_id = ? AND superseded = 0", (other, letter_pk, accept_id))
 
     @staticmethod
     def _purge_queue(db: sqlite3.Connection, letter_pk: int) -> None:
@@ -342,7 +365,8 @@ class Store:
             pool = active or rows[:1]
             letter = next((r for r in pool if r["subject"] == posted.subject), pool[0])
             existing = db.execute(
-                "SELECT * FROM notifier WHERE kind = ? AND letter_pk = ? AND accept_id = ?",
+                "SELECT * FROM notifier WHERE kind = ? AND letter_pk = ? AND accept_id = ? "
+                "AND superseded = 0",
                 (posted.kind, letter["pk"], posted.accept_id)).fetchone()
             if existing is not None:
                 return Accepted(existing["process_id"], existing["created_at"],
@@ -364,6 +388,7 @@ class Store:
                 (pid, values.kind, letter["pk"], values.letter_id, values.date_text,
                  values.subject, values.accept_id, values.accept_date,
                  values.accept_department, target, at))
+            self._supersede(db, values.kind, letter["pk"], values.accept_id)
             if peer:
                 relay = True
                 self._relay(db, target, peer, "notifier", {
@@ -628,7 +653,8 @@ class Store:
             return "dropped: other_edition"
         accept_id = _text(body, "accept_id")
         if db.execute("SELECT 1 FROM notifier WHERE kind = ? AND letter_pk = ? AND "
-                      "accept_id = ?", (kind, letter["pk"], accept_id)).fetchone():
+                      "accept_id = ? AND superseded = 0",
+                      (kind, letter["pk"], accept_id)).fetchone():
             return "duplicate"
         cur = db.execute(
             "INSERT INTO notifier (process_id, kind, letter_pk, letter_id, date_text, subject, "
@@ -637,6 +663,7 @@ class Store:
             (new_process_id(), kind, letter["pk"], letter["letter_id"], letter["date_text"],
              letter["subject"], accept_id, _text(body, "accept_date"),
              _text(body, "accept_department"), target, origin, now_text()))
+        self._supersede(db, kind, letter["pk"], accept_id)
         self._enqueue(db, target, notifier_pk=int(cur.lastrowid or 0))
         if kind in _NOTIFIER_STATUS:
             self._advance(db, letter["pk"], _NOTIFIER_STATUS[kind])

@@ -276,6 +276,13 @@ def test_letter_relays_and_notifiers_come_back(pair: tuple[NodeProc, NodeProc],
     assert wrong.notifier.kind == ecms.NotifierKind.INVALID_ACCEPT_ID
     assert wrong.notifier.accept_id == "รับ 4521"
     b.delete(wrong.process_id)
+    # B confirms its number again: after the complaint that is a new notifier, not a repeat.
+    again_acc = b.ask(ecms.notifier_request(notifier(ecms.NotifierKind.ACCEPT, lt, "รับ 4521")))
+    assert again_acc.process_id and again_acc.process_id != acc.process_id, codes(again_acc)
+    confirmed = a.wait_item()
+    assert confirmed.notifier is not None
+    assert confirmed.notifier.kind == ecms.NotifierKind.ACCEPT
+    a.delete(confirmed.process_id)
 
 
 def test_reject_delete_document_and_send_again(pair: tuple[NodeProc, NodeProc]) -> None:
