@@ -204,6 +204,7 @@ class Limits:
     max_depth: int = 64                     # element nesting
     max_file_bytes: int = 40 * 1024 * 1024  # one decoded base64 object
     max_files: int = 100                    # main letter + attachments
+    max_elements: int = 200_000             # elements in the message (added by H1)
 
 
 @dataclass(frozen=True, slots=True)

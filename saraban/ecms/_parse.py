@@ -98,8 +98,11 @@ def _plain(el: etree._Element, *names: str) -> etree._Element | None:
 
 
 def _text(el: etree._Element | None) -> str:
+    """The text of a value element; an element inside a value is ``bad_value``."""
     if el is None:
         return ""
+    if next(children(el), None) is not None:
+        raise EcmsRefused("bad_value", f"{local_name(el)} holds elements where text belongs")
     return el.text or ""
 
 
@@ -210,9 +213,13 @@ def _header(header_el: etree._Element | None, declaration: bool) -> tuple[Header
 # --- letter -------------------------------------------------------------------------------
 
 
-def _party(ctx: _Ctx, el: etree._Element | None) -> Party:
+def _party(ctx: _Ctx, el: etree._Element | None, name: str) -> Party:
+    """A sender/receiver party: the element and its ``DepartmentOrganization/ID`` must be
+    there (both clients always write all five children; the node routes by the id)."""
     if el is None:
-        return Party()
+        raise EcmsRefused("missing_element", f"the letter has no ram:{name}")
+    if _ram(_ram(el, "DepartmentOrganization"), "ID") is None:
+        raise EcmsRefused("missing_element", f"ram:{name} has no DepartmentOrganization/ID")
     ministry = _rtext(_ram(el, "MinistryOrganization"), "ID")
     department = _rtext(_ram(el, "DepartmentOrganization"), "ID")
     if _TEN_DIGITS.fullmatch(ministry) and ministry == department:
@@ -272,12 +279,12 @@ def _letter(ctx: _Ctx, doc: etree._Element) -> dict[str, Any]:
     if main_present and main_el is not None:
         main = Binary(
             main_el.get("mimeCode", ""),
-            decode_base64(main_el.text or "", ctx.limits, "MainLetterBinaryObject"),
+            decode_base64(_text(main_el), ctx.limits, "MainLetterBinaryObject"),
         )
     attachments = [
         Binary(
             a.get("mimeCode", ""),
-            decode_base64(a.text or "", ctx.limits, f"AttachmentBinaryObject {i + 1}"),
+            decode_base64(_text(a), ctx.limits, f"AttachmentBinaryObject {i + 1}"),
         )
         for i, a in enumerate(att_els)
     ]
@@ -290,8 +297,8 @@ def _letter(ctx: _Ctx, doc: etree._Element) -> dict[str, Any]:
         subject=_rreq(el, "Subject"),
         secret_code=_rtext(el, "SecretCode"),
         speed_code=_rtext(el, "SpeedCode"),
-        sender=_party(ctx, _ram(el, "SenderParty")),
-        receiver=_party(ctx, _ram(el, "ReceiverParty")),
+        sender=_party(ctx, _ram(el, "SenderParty"), "SenderParty"),
+        receiver=_party(ctx, _ram(el, "ReceiverParty"), "ReceiverParty"),
         references=tuple(refs),
         attachment_text=_rtext(el, "Attachment"),
         send_date=_rtext(el, "SendDate"),

@@ -23,7 +23,9 @@ Reading happens in this order, each step refusing with a stable code:
    ``"undeclared_soap_prefix"`` recorded. Any other undeclared prefix is ``xml_malformed``;
 5. lxml parse (``iterparse``: ``resolve_entities=False``, ``no_network=True``,
    ``load_dtd=False``), stopping as soon as the nesting exceeds ``max_depth``
-   (``xml_too_deep``); malformed → ``xml_malformed``. ``huge_tree=True`` is needed because a
+   (``xml_too_deep``; libxml2's own depth limit, hit inside one read chunk, is reported the
+   same) or the element count exceeds ``max_elements`` (``xml_too_large``: millions of tiny
+   elements would cost a tree of hundreds of MB); malformed → ``xml_malformed``. ``huge_tree=True`` is needed because a
    base64 object of a file larger than ~7.5 MB is one text node over libxml2's 10 MB
    default; the protections ``huge_tree`` would lift (entity expansion, depth) are already
    enforced by steps 2 and 5, and the size by step 1.
@@ -129,6 +131,7 @@ def _repair_ampersands(data: bytes) -> bytes:
 def parse_tree(data: bytes, limits: Limits) -> etree._Element:
     """Step 5: parse prepared bytes into a tree, refusing deep nesting as it goes."""
     depth = 0
+    count = 0
     root: etree._Element | None = None
     try:
         events = etree.iterparse(
@@ -145,6 +148,11 @@ def parse_tree(data: bytes, limits: Limits) -> etree._Element:
         for event, el in events:
             if event == "start":
                 depth += 1
+                count += 1
+                if count > limits.max_elements:
+                    raise EcmsRefused(
+                        "xml_too_large", f"the message has more than {limits.max_elements} elements"
+                    )
                 if depth > limits.max_depth:
                     raise EcmsRefused(
                         "xml_too_deep", f"elements nest deeper than {limits.max_depth}"
@@ -154,6 +162,10 @@ def parse_tree(data: bytes, limits: Limits) -> etree._Element:
             else:
                 depth -= 1
     except etree.XMLSyntaxError as exc:
+        if "depth" in str(exc).lower():  # libxml2's own nesting limit, hit inside one chunk
+            raise EcmsRefused(
+                "xml_too_deep", f"elements nest deeper than {limits.max_depth}"
+            ) from None
         raise EcmsRefused("xml_malformed", f"not well-formed XML: {exc}") from None
     if root is None:
         raise EcmsRefused("xml_malformed", "no root element")
