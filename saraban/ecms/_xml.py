@@ -27,8 +27,8 @@ Reading happens in this order, each step refusing with a stable code:
    same) or the element count exceeds ``max_elements`` (``xml_too_large``: millions of tiny
    elements would cost a tree of hundreds of MB); malformed → ``xml_malformed``.
    ``huge_tree=True`` is needed because a base64 object of a file larger than ~7.5 MB is one
-   text node over libxml2's 10 MB default; the protections ``huge_tree`` would lift (entity expansion, depth) are already
-   enforced by steps 2 and 5, and the size by step 1.
+   text node over libxml2's 10 MB default; the protections ``huge_tree`` would lift (entity
+   expansion, depth) are already enforced by steps 2 and 5, and the size by step 1.
 
 Elements are matched by namespace URI and local name, never by prefix.
 """
