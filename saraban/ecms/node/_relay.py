@@ -44,9 +44,11 @@ class RelayWorker(threading.Thread):
             sender.wake.set()
 
     def join(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
         super().join(timeout)
         for sender in list(self.senders.values()):
-            sender.join(timeout)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            sender.join(left)
 
     def run(self) -> None:
         while not self.stopping.is_set():

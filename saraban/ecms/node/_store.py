@@ -353,10 +353,7 @@ class Store:
         side = "sender_dept" if by_sender else "receiver_dept"
         relay = False
         with self._tx() as db:
-            rows = db.execute(
-                f"SELECT * FROM letter WHERE {side} = ? AND letter_id = ? AND date_text = ? "  # noqa: S608 (side is one of two column names)
-                "ORDER BY active DESC, pk DESC", (caller, posted.letter_id, posted.date_text),
-            ).fetchall()
+            rows = _matching(db, f"{side} = ?", (caller,), posted.letter_id, posted.date_text)
             if not rows:
                 raise NodeError("unknown_letter",
                                 f"no letter {posted.letter_id!r} of {posted.date_text} was "
@@ -451,10 +448,8 @@ class Store:
                             f"is not the department this URL serves ({caller})")
         relay = False
         with self._tx() as db:
-            rows = db.execute(
-                "SELECT * FROM letter WHERE sender_dept = ? AND receiver_dept = ? AND "
-                "letter_id = ? AND date_text = ? ORDER BY active DESC, pk DESC",
-                (sender, receiver, letter_id, date_text)).fetchall()
+            rows = _matching(db, "sender_dept = ? AND receiver_dept = ?", (sender, receiver),
+                             letter_id, date_text)
             if not rows:
                 raise NodeError("unknown_letter",
                                 f"no letter {letter_id!r} of {date_text} from {sender} to "
@@ -482,10 +477,9 @@ class Store:
         """Queue a fresh copy of a letter (kind GovernmentDocument, for its receiver) or of
         the newest notifier of ``kind`` addressed to the caller."""
         with self._tx() as db:
-            letter = db.execute(
-                "SELECT * FROM letter WHERE sender_dept = ? AND receiver_dept = ? AND "
-                "letter_id = ? AND date_text = ? AND active = 1",
-                (sender, receiver, letter_id, date_text)).fetchone()
+            found = _matching(db, "sender_dept = ? AND receiver_dept = ?", (sender, receiver),
+                              letter_id, date_text)
+            letter = found[0] if found and found[0]["active"] else None
             if letter is None:
                 raise NodeError("unknown_letter",
                                 f"no letter {letter_id!r} of {date_text} from {sender} to "
@@ -690,6 +684,24 @@ class Store:
             queued = int(q.fetchone()[0])
             letters = int(self._db.execute("SELECT COUNT(*) FROM letter").fetchone()[0])
         return {"queued": queued, "letters": letters, "relay_pending": self.relay_pending_count()}
+
+
+def _matching(db: sqlite3.Connection, where: str, args: tuple[str, ...], letter_id: str,
+              date_text: str) -> list[sqlite3.Row]:
+    """The letters a client's (LetterID, CorrespondenceDate) names, live ones first, newest
+    first: the exact echo if there is one, else tolerating surrounding spaces in LetterID and
+    a time after the date (``2026-12-07T00:00:00`` for ``2026-12-07``)."""
+    rows = db.execute(
+        f"SELECT * FROM letter WHERE {where} AND trim(letter_id) = ? "  # noqa: S608 (fixed column conditions)
+        "ORDER BY active DESC, pk DESC", (*args, letter_id.strip())).fetchall()
+    day = date_text.strip()[:10]
+    for fits in (lambda r: r["letter_id"] == letter_id and r["date_text"] == date_text,
+                 lambda r: r["date_text"] == date_text,
+                 lambda r: str(r["date_text"]).strip()[:10] == day):
+        found = [r for r in rows if fits(r)]
+        if found:
+            return found
+    return []
 
 
 def _identity(sender: str, receiver: str, letter_id: str, date_text: str) -> dict[str, str]:

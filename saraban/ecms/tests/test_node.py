@@ -327,11 +327,19 @@ def test_same_node_delete_purges_and_refuses_later_notifiers(
     item = a.wait_item(C)
     assert item.letter is not None and item.letter.receiver.department_id == C
     a.delete(item.process_id, C)
+    # A client that writes the date with a time and pads the number still names it.
+    loose = ecms.Notifier(kind=ecms.NotifierKind.RECEIVE, letter_id=f" {lt.letter_id} ",
+                          date_text=f"{DATE}T00:00:00", subject=lt.subject)
+    assert a.ask(ecms.notifier_request(loose), C).notifier is not None
     a.ask(ecms.notifier_request(notifier(ecms.NotifierKind.ACCEPT, lt, "99")), C)
     a.ask(ecms.delete_document_request(ecms.DocumentKey(lt.letter_id, DATE, A, C)), A)
     refused = a.ask(ecms.notifier_request(notifier(ecms.NotifierKind.REJECT, lt)), C)
     assert codes(refused) == ["letter_deleted"]
-    # C's queue: the accept notifier went to A; drain A.
+    # The notifiers went to A; drain A.
+    n = a.wait_item(A)
+    assert n.notifier is not None and n.notifier.kind == ecms.NotifierKind.RECEIVE
+    assert n.notifier.letter_id == lt.letter_id  # A's own values, as it sent them
+    a.delete(n.process_id, A)
     n = a.wait_item(A)
     assert n.notifier is not None and n.notifier.accept_id == "99"
     a.delete(n.process_id, A)
