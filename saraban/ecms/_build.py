@@ -20,8 +20,10 @@ Dialects (ecms.md §2, §9):
   ``http://w3.org/2005/08/addressing``, ``wsa:to``, its three XML-declaration variants, the
   letter's empty MessageID followed by a space, ``ram:GovernmentSignature`` with TypeCode and
   SignerParty but no ``ds:Signature``, and the receiver's department id written as its
-  ministry id. Calls BOI never makes (special request, code look-ups, time check) are
-  written in the style of its other calls.
+  ministry id. The code look-ups (``GetSecretCodes``, ``GetSpeedCodes``, ``GetMimeCodes``)
+  as BOI's commented-out test page writes them (indentation spaces inside the string
+  literals); calls BOI has no code for (special request, time check) in the style of its
+  other calls.
 
 Responses are written the way the specification transcripts show them: XML declaration,
 ``SOAP-ENV`` and ``env`` both bound to SOAP 1.1, no Header, prefixes ``ram``/``rsm``/``ds``
@@ -539,6 +541,21 @@ def simple_request(
         ).encode("utf-8")
     if op is Operation.INBOUND:
         return _boi(header, "<CorrespondenceLetterInboundRequest />")
+    if op in (Operation.SECRET_CODES, Operation.SPEED_CODES, Operation.MIME_CODES):
+        # Only in BOI's commented-out test page, whose string literals carry indentation.
+        ns = f'xmlns:wsa="{WSA_BOI}"'
+        return (
+            _BOI_PLAIN
+            + f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP}">'
+            + "  <SOAP-ENV:Header>"
+            + f"    <wsa:MessageID {ns}>{header.message_id}</wsa:MessageID>"
+            + f"    <wsa:to {ns}>{header.to}</wsa:to>"
+            + "  </SOAP-ENV:Header>"
+            + "  <SOAP-ENV:Body>"
+            + f"    <{op.value}/>"
+            + "  </SOAP-ENV:Body>"
+            + "</SOAP-ENV:Envelope>"
+        ).encode("utf-8")
     return _boi(header, f"<{op.value}/>", declaration=_BOI_PLAIN)
 
 

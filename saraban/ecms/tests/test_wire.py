@@ -323,6 +323,17 @@ def test_simple_request_forms_byte_exact():
     )
 
 
+def test_boi_code_lookups_carry_the_test_page_indentation():
+    assert simple_request(Operation.SECRET_CODES, dialect=Dialect.BOI) == (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
+        b'  <SOAP-ENV:Header>    <wsa:MessageID xmlns:wsa="http://w3.org/2005/08/addressing">'
+        b'</wsa:MessageID>    <wsa:to xmlns:wsa="http://w3.org/2005/08/addressing"></wsa:to>'
+        b"  </SOAP-ENV:Header>  <SOAP-ENV:Body>    <GetSecretCodes/>  </SOAP-ENV:Body>"
+        b"</SOAP-ENV:Envelope>"
+    )
+
+
 def test_boi_outbound_status_undeclared_prefix_repaired():
     data = simple_request(Operation.OUTBOUND_STATUS, dialect=Dialect.BOI)
     assert data.startswith(
