@@ -67,6 +67,21 @@ _VERIFY_KEYVALUE_CONFIG = SignatureConfiguration(
 )
 
 
+def _parser() -> etree.XMLParser:
+    """signxml re-parses what it signs and verifies; its default parser refuses a text node
+    over 10 MB (a scanned letter's base64). Ours has no DTDs (the input is already checked)
+    and no such limit."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
+    )
+
+
+def _verifier() -> XMLVerifier:
+    verifier = XMLVerifier()
+    verifier._parser = _parser()
+    return verifier
+
+
 def _drop_transforms(sig_root: etree._Element, signing_settings: object) -> None:
     """signxml always writes ``ds:Transforms``; the e-CMS draft has none. Runs before
     SignedInfo is canonicalised, so the signature covers the SignedInfo without it."""
@@ -115,6 +130,7 @@ def sign_document(document: etree._Element, key_pem: bytes | str, cert_pem: byte
         c14n_algorithm=C14N_10,
     )
     signer.signature_annotators.append(_drop_transforms)
+    signer._parser = _parser()
     signed: etree._Element = signer.sign(
         document,
         key=key,
@@ -187,10 +203,16 @@ def _verify_one(
     try:
         if cert is not None:
             XMLVerifier().verify(
-                root, x509_cert=cert, id_attribute="ID", expect_config=_VERIFY_CONFIG
+                root,
+                x509_cert=cert,
+                id_attribute="ID",
+                expect_config=_VERIFY_CONFIG,
+                parser=_parser(),
             )
         else:
-            XMLVerifier().verify(root, id_attribute="ID", expect_config=_VERIFY_KEYVALUE_CONFIG)
+            XMLVerifier().verify(
+                root, id_attribute="ID", expect_config=_VERIFY_KEYVALUE_CONFIG, parser=_parser()
+            )
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return ""

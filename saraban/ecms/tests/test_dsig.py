@@ -296,6 +296,17 @@ def test_signing_rules(pkis):
     assert m.signature is SignatureVerdict.UNTRUSTED
 
 
+def test_signed_letter_with_a_text_node_over_libxml2s_default_limit(pkis):
+    """An 8 MB scan is one base64 text node of ~11 MB: signxml re-parses it with our parser."""
+    p = pkis["ec"]
+    big = Letter(
+        "1/2569", "2026-12-07", "สแกน", main=Binary("application/pdf", b"\x07" * 8_000_000)
+    )
+    m = parse_message(sign(p, big), trust=[p.cert_pem])
+    assert m.signature is SignatureVerdict.VALID, m.signature_detail
+    assert m.letter == big
+
+
 def test_unsigned_is_absent():
     m = parse_message(letter_request(LETTER))
     assert m.signature is SignatureVerdict.ABSENT
