@@ -83,6 +83,7 @@ class _Ctx:
     trust: Sequence[str]
     root: etree._Element
     mildoc_order: bool
+    verify: bool = True
     repaired: list[str] = field(default_factory=list)
 
 
@@ -310,7 +311,7 @@ def _letter(ctx: _Ctx, doc: etree._Element) -> dict[str, Any]:
     out: dict[str, Any] = {"letter": letter, "signer": _signer(gov_sig)}
     document_xml = standalone(doc)
     out["document_xml"] = document_xml
-    if next(doc.iter(qn(DS, "Signature")), None) is not None:
+    if ctx.verify and next(doc.iter(qn(DS, "Signature")), None) is not None:
         try:
             alone = etree.fromstring(
                 document_xml, etree.XMLParser(resolve_entities=False, huge_tree=True)
@@ -571,12 +572,18 @@ def _errors(body: etree._Element) -> tuple[ErrorDetail, ...]:
 
 
 def parse_message(
-    data: bytes, *, trust: Sequence[str] = (), limits: Limits | None = None
+    data: bytes,
+    *,
+    trust: Sequence[str] = (),
+    limits: Limits | None = None,
+    verify_signature: bool = True,
 ) -> Message:
     """Read one SOAP message, request or response, of either client dialect.
 
     Raises :class:`EcmsRefused` (``code`` stable) for anything it will not read; a bad
-    signature is not a refusal but ``Message.signature`` = INVALID.
+    signature is not a refusal but ``Message.signature`` = INVALID. With
+    ``verify_signature=False`` (a relay that only stores and forwards) the signature is not
+    checked and ``Message.signature`` stays ABSENT.
     """
     limits = limits or Limits()
     if isinstance(trust, str | bytes):
@@ -608,6 +615,7 @@ def parse_message(
         root=root,
         mildoc_order=dialect is Dialect.MILDOC and body.get("ID") == "Body",
         repaired=list(repaired),
+        verify=verify_signature,
     )
     fields = handler(ctx, op_el)
     return Message(

@@ -307,6 +307,13 @@ def test_signed_letter_with_a_text_node_over_libxml2s_default_limit(pkis):
     assert m.letter == big
 
 
+def test_verification_can_be_skipped(pkis):
+    p = pkis["ec"]
+    m = parse_message(sign(p), trust=[p.cert_pem], verify_signature=False)
+    assert m.signature is SignatureVerdict.ABSENT
+    assert m.letter == LETTER
+
+
 def test_unsigned_is_absent():
     m = parse_message(letter_request(LETTER))
     assert m.signature is SignatureVerdict.ABSENT
