@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         ("max_depth", "element nesting"),
         ("max_file_bytes", "one decoded file, bytes"),
         ("max_files", "main letter + attachments"),
+        ("max_elements", "elements in the message"),
     ):
         p.add_argument(
             f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name),
@@ -245,6 +246,7 @@ def parse_main(argv: list[str]) -> int:
     limits = Limits(
         max_bytes=args.max_bytes, max_depth=args.max_depth,
         max_file_bytes=args.max_file_bytes, max_files=args.max_files,
+        max_elements=args.max_elements,
     )
     try:
         trust = _trust(args.trust)

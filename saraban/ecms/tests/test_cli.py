@@ -261,6 +261,10 @@ def test_limits_are_options(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     assert json.loads(capsysbinary.readouterr().out)["code"] == "file_too_large"
     assert parse_main([path, "--max-files", "1"]) == 2
     assert json.loads(capsysbinary.readouterr().out)["code"] == "too_many_files"
+    assert parse_main([path, "--max-depth", "3"]) == 2
+    assert json.loads(capsysbinary.readouterr().out)["code"] == "xml_too_deep"
+    assert parse_main([path, "--max-elements", "10"]) == 2
+    assert json.loads(capsysbinary.readouterr().out)["code"] == "xml_too_large"
 
 
 def test_usage_errors_are_refusals_too(capsysbinary: pytest.CaptureFixture[bytes]) -> None:

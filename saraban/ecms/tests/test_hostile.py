@@ -337,6 +337,16 @@ def test_many_small_elements_keep_memory_bounded(tmp_path) -> None:
     assert r["maxrss_mb"] < 250, r
 
 
+def test_many_bare_ampersands_keep_memory_bounded(tmp_path) -> None:
+    """The bare-``&`` repair must not cost memory per ``&``: eight million of them (8 MB, an
+    eighth of the byte limit) in a subject."""
+    path = tmp_path / "ampersands.xml"
+    path.write_bytes(letter(subject="&" * 8_000_000))
+    r = measure(path)
+    assert r["outcome"] in {"accepted:" + str(len(PDF)), "xml_too_large", "xml_malformed"}, r
+    assert r["maxrss_mb"] < 250, r
+
+
 # --------------------------------------------------------------------------- wrong values
 
 
