@@ -102,9 +102,20 @@ def strip_declaration(xml: bytes) -> bytes:
 # --- lxml (SARABAN and responses) -------------------------------------------------------
 
 
+def _set_text(el: etree._Element, text: str) -> None:
+    try:
+        el.text = text or None
+    except (ValueError, TypeError) as exc:  # control characters, NUL, not a string
+        name = etree.QName(el).localname
+        raise EcmsRefused("bad_value", f"{name} cannot be written: {exc}") from None
+
+
 def _sub(parent: etree._Element, tag: str, text: str = "", **attrs: str) -> etree._Element:
-    el = etree.SubElement(parent, tag, attrs) if attrs else etree.SubElement(parent, tag)
-    el.text = text or None
+    try:
+        el = etree.SubElement(parent, tag, attrs) if attrs else etree.SubElement(parent, tag)
+    except (ValueError, TypeError) as exc:
+        raise EcmsRefused("bad_value", f"{tag} cannot be written: {exc}") from None
+    _set_text(el, text)
     return el
 
 
@@ -185,11 +196,10 @@ def government_document(
 def _saraban_envelope(header: Header, body_id: bool, operation: etree._Element) -> bytes:
     env = etree.Element(qn(SOAP, "Envelope"), nsmap={"SOAP-ENV": SOAP})
     head = etree.SubElement(env, qn(SOAP, "Header"))
-    wsa = header.wsa_namespace or WSA
-    mid = etree.SubElement(head, qn(wsa, "MessageID"), nsmap={"wsa": wsa})
-    mid.text = header.message_id or None
-    to = etree.SubElement(head, qn(wsa, "To"), nsmap={"wsa": wsa})
-    to.text = header.to or None
+    # Always the correct WS-Addressing namespace (Header.wsa_namespace is what a parsed
+    # message carried; informational).
+    for name, value in (("MessageID", header.message_id), ("To", header.to)):
+        _set_text(etree.SubElement(head, qn(WSA, name), nsmap={"wsa": WSA}), value)
     body = etree.SubElement(env, qn(SOAP, "Body"), {"ID": "Body"} if body_id else {})
     body.append(operation)
     return XML_DECLARATION + to_bytes(env)
@@ -197,7 +207,7 @@ def _saraban_envelope(header: Header, body_id: bool, operation: etree._Element) 
 
 def _op(tag: str, *kids: etree._Element, text: str = "") -> etree._Element:
     el = etree.Element(tag)
-    el.text = text or None
+    _set_text(el, text)
     for kid in kids:
         el.append(kid)
     return el

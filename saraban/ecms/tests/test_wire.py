@@ -673,6 +673,24 @@ def test_codes():
     assert ecms_codes.parse_ce_date("2020-01-31") == dt.date(2020, 1, 31)
 
 
+def test_control_characters_are_refused_when_building():
+    with pytest.raises(EcmsRefused) as err:
+        letter_request(make_letter(subject="bad \x01 char"))
+    assert err.value.code == "bad_value"
+    with pytest.raises(EcmsRefused):
+        delete_request("P\x00", header=HEADER)
+    with pytest.raises(EcmsRefused):
+        simple_request(Operation.INBOUND, header=Header("\x02"))
+
+
+def test_saraban_writes_the_correct_wsa_namespace():
+    data = simple_request(
+        Operation.INBOUND, header=Header("m", URL, "http://w3.org/2005/08/addressing")
+    )
+    assert b'<wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing">m<' in data
+    assert parse_message(data).dialect is Dialect.SARABAN
+
+
 def test_unknown_dialect_and_kind():
     with pytest.raises(EcmsRefused):
         letter_request(make_letter(), dialect="nope")
