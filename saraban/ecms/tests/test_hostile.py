@@ -450,3 +450,78 @@ def test_refusals_leave_nothing_behind() -> None:
         parse_message(letter(prolog="<!DOCTYPE d>"))
     after = parse_message(letter())
     assert isinstance(after, Message) and after == before
+
+
+# --------------------------------------------------------------------------- signature wrapping
+
+CORPUS = pathlib.Path(__file__).parent / "corpus"
+SIGNED = (CORPUS / "transcript/inbound_response_letter.xml").read_bytes()
+CA = (CORPUS / "keys/ca.pem").read_text()
+REAL_ID = "มท 0210.3/ว 2201"
+
+
+def _forged_letter(letter_id: str = "มท 9999/ว 9999", id_attr: str = ' ID="Letter"') -> bytes:
+    """A second CorrespondenceLetter saying something else, with the same parts."""
+    start = SIGNED.index(b"<ram:CorrespondenceLetter ")
+    end = SIGNED.index(b"</ram:CorrespondenceLetter>") + len(b"</ram:CorrespondenceLetter>")
+    real = SIGNED[start:end]
+    forged = real.replace(REAL_ID.encode(), letter_id.encode()).replace(
+        b' ID="Letter"', id_attr.encode(), 1)
+    assert forged != real
+    return forged
+
+
+def _never_valid_for_forged_content(data: bytes) -> None:
+    """Either refused, or the verdict is not VALID, or what was read is the signed letter."""
+    try:
+        msg = parse_message(data, trust=[CA])
+    except EcmsRefused:
+        return
+    assert msg.letter is not None
+    if msg.signature == "valid":
+        assert msg.letter.letter_id == REAL_ID, "a VALID verdict on a letter that was not signed"
+
+
+def test_the_signed_letter_is_valid_when_its_ca_is_trusted() -> None:
+    msg = parse_message(SIGNED, trust=[CA])
+    assert msg.signature == "valid"
+    assert msg.letter is not None and msg.letter.letter_id == REAL_ID
+
+
+def test_a_forged_letter_before_the_signed_one_is_never_valid() -> None:
+    start = SIGNED.index(b"<ram:CorrespondenceLetter ")
+    for attr in (' ID="Letter"', "", ' ID="Forged"'):
+        data = SIGNED[:start] + _forged_letter(id_attr=attr) + SIGNED[start:]
+        _never_valid_for_forged_content(data)
+
+
+def test_a_forged_letter_after_the_signed_one_is_never_valid() -> None:
+    end = SIGNED.index(b"</ram:CorrespondenceLetter>") + len(b"</ram:CorrespondenceLetter>")
+    for attr in (' ID="Letter"', ""):
+        data = SIGNED[:end] + _forged_letter(id_attr=attr) + SIGNED[end:]
+        _never_valid_for_forged_content(data)
+
+
+def test_the_signed_letter_moved_aside_for_a_forged_one_is_never_valid() -> None:
+    """Classic wrapping: the signed letter hidden in another element, a forged one (without
+    an ID) in its place."""
+    start = SIGNED.index(b"<ram:CorrespondenceLetter ")
+    end = SIGNED.index(b"</ram:CorrespondenceLetter>") + len(b"</ram:CorrespondenceLetter>")
+    real = SIGNED[start:end]
+    hidden = b"<ram:Extension>" + real + b"</ram:Extension>"
+    data = SIGNED[:start] + _forged_letter(id_attr="") + hidden + SIGNED[end:]
+    _never_valid_for_forged_content(data)
+    sig_at = SIGNED.index(b"<ds:Signature")
+    data = (SIGNED[:start] + _forged_letter(id_attr="") + SIGNED[end:sig_at] + hidden
+            + SIGNED[sig_at:])
+    _never_valid_for_forged_content(data)
+
+
+def test_a_comment_inside_a_signed_value_does_not_split_what_is_read() -> None:
+    """C14N drops comments, so the digest still holds: the parser must then read the whole
+    value, not the text before the comment."""
+    data = SIGNED.replace(REAL_ID.encode(), "มท 0210.3/<!-- x -->ว 2201".encode(), 1)
+    msg = parse_message(data, trust=[CA])
+    assert msg.letter is not None
+    assert msg.letter.letter_id == REAL_ID
+    assert msg.signature == "valid"
