@@ -23,6 +23,8 @@ from .models import (
     AgencyCredential,
     CertificateAnnouncement,
     DirectoryEntry,
+    EcmsAccount,
+    EcmsUnmatched,
     InboxMessage,
     OutboxMessage,
 )
@@ -54,7 +56,8 @@ class SuperuserOnly(admin.ModelAdmin[Any]):
 class DirectoryEntryAdmin(SuperuserOnly):
     list_display = ("code", "name_th", "node_url", "agency", "updated_at")
     search_fields = ("code", "name_th", "node_url")
-    fields = ("code", "name_th", "node_url", "agency", "certificate_pem", "channels")
+    fields = ("code", "name_th", "node_url", "agency", "certificate_pem", "channels",
+              "ecms_department_id", "ecms_ministry_id", "ecms_node_url")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return _superuser(request)
@@ -64,7 +67,8 @@ class DirectoryEntryAdmin(SuperuserOnly):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if isinstance(obj, DirectoryEntry) and obj.is_local:
-            return ("code", "agency", "certificate_pem", "node_url")
+            return ("code", "agency", "certificate_pem", "node_url", "ecms_department_id",
+                    "ecms_ministry_id")
         return ("agency",)
 
     def save_model(self, request: HttpRequest, obj: DirectoryEntry, form: ModelForm[Any],
@@ -117,3 +121,30 @@ class InboxMessageAdmin(SuperuserOnly):
     list_filter = ("state",)
     search_fields = ("message_id", "sender_code")
     list_select_related = ("recipient", "handled_by")
+
+
+@admin.register(EcmsAccount)
+class EcmsAccountAdmin(SuperuserOnly):
+    """Read-only: an account is set with ``saraban exchange ecms account`` (audited)."""
+
+    list_display = ("agency", "department_id", "ministry_id", "node_url", "last_polled_at",
+                    "last_error")
+    fields = ("agency", "department_id", "ministry_id", "node_url", "next_poll_at",
+              "lease_until", "lease_owner", "last_polled_at", "last_error", "created_at",
+              "updated_at")
+    readonly_fields = fields
+    list_select_related = ("agency",)
+
+
+@admin.register(EcmsUnmatched)
+class EcmsUnmatchedAdmin(SuperuserOnly):
+    """Notifiers from an e-CMS queue that named no letter here (kept, then deleted from the
+    queue so that it moves on)."""
+
+    list_display = ("agency", "kind", "letter_id", "date_text", "accept_id", "reason",
+                    "received_at")
+    list_filter = ("kind", "reason")
+    search_fields = ("letter_id", "process_id")
+    fields = ("agency", "process_id", "kind", "letter_id", "date_text", "subject", "accept_id",
+              "accept_department", "reason", "received_at")
+    readonly_fields = fields

@@ -8,7 +8,7 @@ commits is the item deleted by its ProcessID. A crash in between gives the same 
 next poll, which deduplication absorbs: a letter's inbox id is derived from its identity and
 content, and the same queue item (same ProcessID) is recognised.
 
-Decisions (see ``docs/exchange.md``, section e-CMS):
+Decisions:
 
 - a letter from a department not in the directory is accepted (the e-CMS node vouches for
   it) and its department listed as an e-CMS entry named after its id;

@@ -55,8 +55,7 @@ from ..models import (
     OutboxMessage,
     OutState,
 )
-from ..transport import DeliveryFailed
-from .client import EcmsBadAnswer, EcmsNodeError, EcmsUnavailable, call
+from ..transport import DeliveryFailed, EcmsTransport
 
 log = logging.getLogger(__name__)
 
@@ -294,19 +293,7 @@ def deliver_ecms(out: OutboxMessage, entry: DirectoryEntry) -> str:
 
 
 def _post(account: EcmsAccount, body: bytes) -> Message:
-    try:
-        answer = call(account.node_url, body)
-    except EcmsUnavailable as exc:
-        raise DeliveryFailed(str(exc), code=exc.code) from exc
-    except EcmsBadAnswer as exc:
-        raise DeliveryFailed(str(exc), code="ecms_bad_answer") from exc
-    except EcmsNodeError as exc:
-        raise DeliveryFailed(str(exc)[:400], code=exc.code,
-                             permanent=exc.code in PERMANENT_NODE_CODES) from exc
-    if not answer.process_id:
-        raise DeliveryFailed(f"no ProcessID in the node's {answer.operation}",
-                             code="ecms_bad_answer")
-    return answer
+    return EcmsTransport(account.node_url).post(body)
 
 
 def _sent(out: OutboxMessage, answer: Message) -> str:

@@ -1,15 +1,18 @@
 """Transports carry a signed message to the recipient's node and bring back its receipt.
 
 ``local`` hands the message to this node's own receiving code (both agencies hosted here);
-``saraban`` POSTs it to another Saraban node. e-CMS and e-mail transports plug in here later.
+``saraban`` POSTs it to another Saraban node; ``ecms`` POSTs a SOAP request to the sending
+agency's own e-CMS node (``saraban.exchange.ecms.send`` builds it). An e-mail transport plugs
+in here later.
 """
 
 from ._base import DeliveryFailed, Transport, TransportAnswer
+from ._ecms import EcmsTransport
 from ._local import LocalTransport
 from ._saraban import SarabanTransport
 
-__all__ = ["DeliveryFailed", "LocalTransport", "SarabanTransport", "Transport",
-           "TransportAnswer", "transport_for"]
+__all__ = ["DeliveryFailed", "EcmsTransport", "LocalTransport", "SarabanTransport",
+           "Transport", "TransportAnswer", "transport_for"]
 
 
 def transport_for(node_url: str) -> Transport:
