@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pytest
@@ -36,13 +37,28 @@ from cryptography import x509
 from lxml import etree  # type: ignore[import-untyped]
 
 from saraban.ecms import (
+    Binary,
+    Dialect,
+    DocumentKey,
     EcmsRefused,
+    Header,
+    Letter,
     Message,
+    Notifier,
     NotifierKind,
     Operation,
+    Reference,
     SignatureVerdict,
+    Signer,
+    delete_document_request,
+    delete_request,
+    letter_request,
+    notifier_request,
     parse_message,
+    simple_request,
+    special_request,
 )
+from saraban.ecms import Party as WireParty
 
 CORPUS = pathlib.Path(__file__).parent / "corpus"
 FILES = CORPUS / "files"
@@ -583,3 +599,91 @@ def test_unsigned_letters_have_no_signer_certificate() -> None:
         msg = _parse(name)
         assert msg.signature == SignatureVerdict.ABSENT
         assert msg.signer_certificate_pem == ""
+
+
+# --------------------------------------------------------------------------- the builders
+
+# The library's mil-doc and BOI builders against the corpus: two independent emulations of
+# each client's serialiser must agree byte for byte.
+
+
+def _binary(mime: str, name: str) -> Binary:
+    return Binary(mime, (FILES / name).read_bytes())
+
+
+def _letter(e: L) -> Letter:
+    def party(p: Party) -> WireParty:
+        return WireParty(p.given, p.family, p.job, p.ministry, p.department)
+
+    return Letter(
+        letter_id=e.id, date_text=e.date_text, subject=e.subject, secret_code=e.secret,
+        speed_code=e.speed, sender=party(e.sender), receiver=party(e.receiver),
+        references=tuple(Reference(*r) for r in e.references),
+        attachment_text=e.attachment_text, send_date=e.send_date, description=e.description,
+        main=_binary(*e.main) if e.main else None,
+        attachments=tuple(_binary(*a) for a in e.attachments),
+    )
+
+
+def _builds() -> dict[str, Callable[[], bytes]]:
+    md, boi = Dialect.MILDOC, Dialect.BOI
+    key_l1 = DocumentKey(L1.id, L1.date_text, MD_DEPT, MOI_DEPT)
+    cases: dict[str, Callable[[], bytes]] = {
+        "mildoc/outbound_letter.xml": lambda: letter_request(
+            _letter(L1), header=Header("128", MD_PEER), dialect=md),
+        "mildoc/outbound_letter_plain.xml": lambda: letter_request(
+            _letter(L1_PLAIN), header=Header("131", MD_PEER), dialect=md),
+        "boi/outbound_letter.xml": lambda: letter_request(
+            _letter(L2), signer=Signer(*BOI_SIGNER), header=Header("", BOI_URL), dialect=boi),
+        "boi/outbound_letter_full.xml": lambda: letter_request(
+            _letter(L3), signer=Signer(*L3_SIGNER), header=Header("", BOI_URL), dialect=boi),
+        "boi/outbound_letter_ampersand.xml": lambda: letter_request(
+            _letter(L4), signer=Signer(*BOI_SIGNER), header=Header("", BOI_URL), dialect=boi),
+        "mildoc/notifier_accept.xml": lambda: notifier_request(
+            Notifier(K.ACCEPT, IN_ID, IN_DATE, IN_SUBJ, "1024"), header=Header("57", MD_PEER),
+            dialect=md),
+        "mildoc/notifier_invalid_accept_id.xml": lambda: notifier_request(
+            Notifier(K.INVALID_ACCEPT_ID, L1.id, L1.date_text, L1.subject, "1O24"),
+            header=Header("128", MD_PEER), dialect=md),
+        "boi/notifier_invalid_accept_id.xml": lambda: notifier_request(
+            Notifier(K.INVALID_ACCEPT_ID, L3.id, L3.date_text, L3.subject, "2560/00045"),
+            dialect=boi),
+        "mildoc/inbound_request.xml": lambda: simple_request(
+            Operation.INBOUND, header=Header("ทดสอบระบบ", MD_OWN), dialect=md),
+        "boi/inbound_request.xml": lambda: simple_request(Operation.INBOUND, dialect=boi),
+        "mildoc/ministries_request.xml": lambda: simple_request(
+            Operation.MINISTRIES, header=Header("Test", MD_OWN), dialect=md),
+        "boi/ministries_request.xml": lambda: simple_request(Operation.MINISTRIES, dialect=boi),
+        "boi/organizations_request.xml": lambda: simple_request(
+            Operation.ORGANIZATIONS, dialect=boi),
+        "boi/outbound_status_request.xml": lambda: simple_request(
+            Operation.OUTBOUND_STATUS, dialect=boi),
+        "mildoc/delete_request.xml": lambda: delete_request(
+            "ECMS-20200131-000457", header=Header("scp 2 ลบหนังสือ", MD_OWN), dialect=md),
+        "boi/delete_request.xml": lambda: delete_request("ECMS-20170105-000981", dialect=boi),
+        "mildoc/delete_document_request.xml": lambda: delete_document_request(
+            key_l1, header=Header("128", MD_OWN), dialect=md),
+        "boi/delete_document_request.xml": lambda: delete_document_request(
+            DocumentKey(L3.id, L3.date_text, BOI_DEPT, DDC_DEPT), dialect=boi),
+        "mildoc/special_reject.xml": lambda: special_request(
+            K.REJECT.value, key_l1, dialect=md),
+        "mildoc/special_government_document.xml": lambda: special_request(
+            "GovernmentDocument", DocumentKey(IN_ID, IN_DATE, MOI_DEPT, MD_DEPT), dialect=md),
+    }
+    def boi_notifier(kind: NotifierKind, accept_id: str = "") -> Callable[[], bytes]:
+        return lambda: notifier_request(Notifier(kind, B_ID, B_DATE, B_SUBJ, accept_id),
+                                        dialect=boi)
+
+    cases["boi/notifier_receive.xml"] = boi_notifier(K.RECEIVE)
+    cases["boi/notifier_accept.xml"] = boi_notifier(K.ACCEPT, "00123")
+    cases["boi/notifier_reject.xml"] = boi_notifier(K.REJECT)
+    cases["boi/notifier_invalid.xml"] = boi_notifier(K.INVALID)
+    return cases
+
+
+BUILDS = _builds()
+
+
+@pytest.mark.parametrize("name", sorted(BUILDS))
+def test_dialect_builder_writes_the_corpus_bytes(name: str) -> None:
+    assert BUILDS[name]() == (CORPUS / name).read_bytes()
