@@ -44,8 +44,9 @@ def main(argv: list[str]) -> int:
     from ._http import NodeServer
     from ._relay import RelayWorker
     from ._service import Service
-    from ._store import Store
+    from ._store import Store, set_zone
 
+    set_zone(cfg.timezone)
     holder: dict[str, str] = {"url": cfg.public_url}
     store = Store(cfg, node_url=lambda: holder["url"])
     service = Service(cfg, store)

@@ -82,6 +82,7 @@ class NodeConfig:
     max_bytes: int = DEFAULT_MAX_BYTES
     relay_retry_max: float = 30.0              # seconds, the backoff ceiling
     read_timeout: float = 30.0                 # seconds per socket read
+    timezone: str = "Asia/Bangkok"             # ProcessTime, AcceptDate, ECMSTime
 
     @property
     def first_department(self) -> str:
@@ -145,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="ceiling of the relay retry backoff (seconds)")
     p.add_argument("--read-timeout", type=float, default=30.0,
                    help="seconds a client may stay silent while sending a request")
+    p.add_argument("--timezone", default="Asia/Bangkok",
+                   help="zone of the times the node writes (ProcessTime, AcceptDate, "
+                        "ECMSTime); '' = the machine's")
     return p
 
 
@@ -206,5 +210,13 @@ def load_config(argv: list[str]) -> NodeConfig:
     cfg.max_bytes = args.max_bytes
     cfg.relay_retry_max = max(0.1, args.relay_retry_max)
     cfg.read_timeout = max(0.5, args.read_timeout)
+    if args.timezone:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(args.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"--timezone {args.timezone!r} is not a known zone") from exc
+    cfg.timezone = args.timezone
     cfg.save()
     return cfg

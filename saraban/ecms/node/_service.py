@@ -6,7 +6,6 @@ with a stable code and nothing stored.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -15,7 +14,7 @@ from saraban import ecms
 from saraban.ecms import codes
 
 from ._config import SERVICE_PATH, NodeConfig
-from ._store import NewLetter, NodeError, NotifierValues, Store, now_text
+from ._store import NewLetter, NodeError, NotifierValues, Store, node_now, now_text
 
 log = logging.getLogger("saraban.ecms.node")
 
@@ -126,7 +125,7 @@ class Service:
                  self.store.outbound_status(caller)])
         if op == ops.TIME_CHECK:
             return ecms.time_check_response(
-                dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds"))
+                node_now().isoformat(timespec="seconds"))
         raise NodeError("unknown_operation", f"{op} is not a request this node serves")
 
     @staticmethod

@@ -131,13 +131,28 @@ class NodeError(Exception):
         self.description = description
 
 
+_ZONE: list[dt.tzinfo | None] = [None]  # the node's time zone (None = the process's)
+
+
+def set_zone(name: str) -> None:
+    """Write times in zone ``name`` (``Asia/Bangkok`` by default: where e-CMS nodes are);
+    "" = the process's local zone."""
+    from zoneinfo import ZoneInfo
+
+    _ZONE[0] = ZoneInfo(name) if name else None
+
+
+def node_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).astimezone(_ZONE[0])
+
+
 def now_text() -> str:
     """The node's local time, ISO without zone (the form clients write SendDate in)."""
-    return dt.datetime.now(dt.UTC).astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+    return node_now().strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def new_process_id() -> str:
-    return f"{dt.datetime.now(dt.UTC).astimezone():%Y%m%d%H%M%S}-{_token()}"
+    return f"{node_now():%Y%m%d%H%M%S}-{_token()}"
 
 
 def _token() -> str:
