@@ -109,3 +109,53 @@ def test_two_workers_never_poll_one_account_at_once():
     release_account(account, got[0])
     account.refresh_from_db()
     assert account.lease_until is None and account.next_poll_at is not None
+
+
+def test_an_unreadable_queue_item_is_recorded_and_deleted_by_its_process_id(org, settings):
+    """The node never queues hostile XML (it refuses it at the door), so a small server
+    stands in for a broken node here: its queue head has a DOCTYPE (refused by the parser)."""
+    import http.server
+
+    from saraban.core.models import AuditEvent
+    from saraban.ecms import delete_response, inbound_response, parse_message
+    from saraban.exchange.ecms.accounts import ecms_account_set
+    from saraban.exchange.ecms.poll import poll_now
+
+    hostile = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
+               b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">'
+               b"<SOAP-ENV:Body><CorrespondenceLetterInboundResponse><ProcessID>P-77</ProcessID>"
+               b"<ProcessTime>t</ProcessTime>&a;</CorrespondenceLetterInboundResponse>"
+               b"</SOAP-ENV:Body></SOAP-ENV:Envelope>")
+    deleted: list[str] = []
+
+    class Broken(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            request = parse_message(body)
+            if request.operation == "CorrespondenceLetterDeleteRequest":
+                deleted.append(request.process_id)
+                answer = delete_response(process_id=request.process_id, process_time="t")
+            else:
+                answer = hostile if not deleted else inbound_response()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/ecms-ws01/service2"
+        ecms_account_set(agency=org.province, department=PROVINCE, node_url=url)
+        [result] = poll_now(agency_id=org.province.pk)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (result.refused, result.error, deleted) == (1, "", ["P-77"])
+    event = AuditEvent.objects.get(agency=org.province, action="exchange_refuse")
+    assert event.details["code"] == "xml_dtd_refused" and event.details["channel"] == "ecms"
