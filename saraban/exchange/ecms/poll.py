@@ -157,11 +157,15 @@ def _renew(account: EcmsAccount, owner: str) -> bool:
         lease_until=timezone.now() + poll_lease()))
 
 
-def release_account(account: EcmsAccount, owner: str, *, error: str = "") -> None:
+def release_account(account: EcmsAccount, owner: str, *, error: str = "",
+                    more: bool = False) -> None:
+    """Give the account back; due again after the poll interval, or at once when the batch
+    ran out before the queue did (``more``)."""
     now = timezone.now()
     EcmsAccount.objects.filter(pk=account.pk, lease_owner=owner).update(
         lease_until=None, lease_owner="", last_polled_at=now,
-        next_poll_at=now + poll_interval(), last_error=error[:500])
+        next_poll_at=now if more and not error else now + poll_interval(),
+        last_error=error[:500])
 
 
 # ---- the poll -----------------------------------------------------------------------------
@@ -196,17 +200,19 @@ def poll_now(*, agency_id: int | None = None) -> list[PollResult]:
 def poll_claimed(account: EcmsAccount, owner: str) -> PollResult:
     """Work through the claimed account's queue (at most a batch), then give it back."""
     result = PollResult(account=account.department_id)
+    more = True
     try:
         for _ in range(poll_batch()):
             if not _renew(account, owner):
                 result.error = "lease lost"
                 break
             if not _poll_one(account, result):
+                more = False
                 break
     except Exception as exc:  # a bug or the database away: the item stays on the queue
         log.exception("polling e-CMS for %s", account.department_id)
         result.error = f"{type(exc).__name__}: {exc}"[:500]
-    release_account(account, owner, error=result.error)
+    release_account(account, owner, error=result.error, more=more)
     return result
 
 

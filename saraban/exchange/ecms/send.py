@@ -85,11 +85,13 @@ def is_ecms(out: OutboxMessage, entry: DirectoryEntry | None) -> bool:
     anything to an entry reached only by e-CMS."""
     if out.type == MessageType.COMMAND:
         return True
-    if out.type == MessageType.LETTER and out.dispatch_id is not None:
-        return bool(out.dispatch is not None and out.dispatch.channel == Channel.ECMS)
+    if out.type == MessageType.LETTER and out.dispatch is not None \
+            and out.dispatch.channel == Channel.ECMS:
+        return True
     if out.type == MessageType.RECEIPT and isinstance(out.payload.get("ecms"), dict):
         return True
-    return entry is not None and "ecms" in entry.channels and "saraban" not in entry.channels
+    return (entry is not None and not entry.is_local and "ecms" in entry.channels
+            and "saraban" not in entry.channels)
 
 
 def account_of(agency_id: int) -> EcmsAccount:
