@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from saraban.ecms import CODES, EcmsRefused, Limits, Message, Operation, parse_message
 
@@ -525,3 +527,46 @@ def test_a_comment_inside_a_signed_value_does_not_split_what_is_read() -> None:
     assert msg.letter is not None
     assert msg.letter.letter_id == REAL_ID
     assert msg.signature == "valid"
+
+
+# --------------------------------------------------------------------------- mutation fuzzing
+
+_FUZZ_FILES = sorted(p for d in ("mildoc", "boi", "transcript", "other")
+                     for p in (CORPUS / d).glob("*.xml"))
+_FUZZ_BYTES = [b"<", b">", b"&", b"/", b'"', b"=", b":", b"\x00", b"\xff", b"<!DOCTYPE x>",
+               b"<![CDATA[", b"]]>", b"<?pi?>", b"<!--", b"-->", b"&#0;", b"&#x110000;",
+               b"\xe0\xb8", "กข".encode(), b"xmlns:ram=\"u\"", b" ID=\"Letter\"", b"==", b"\r\n"]
+
+
+@settings(max_examples=400, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(
+    file_index=st.integers(0, len(_FUZZ_FILES) - 1),
+    edits=st.lists(
+        st.tuples(st.floats(0, 1), st.integers(0, 3), st.sampled_from(_FUZZ_BYTES),
+                  st.integers(1, 40)),
+        min_size=1, max_size=4,
+    ),
+)
+def test_mutated_corpus_messages_parse_or_are_refused_with_a_code(
+    file_index: int, edits: list[tuple[float, int, bytes, int]]
+) -> None:
+    """Truncations, deletions, insertions and replacements anywhere in real messages: the
+    parser returns a Message or raises EcmsRefused with a known code, nothing else."""
+    data = bytearray(_FUZZ_FILES[file_index].read_bytes())
+    for where, op, piece, length in edits:
+        at = int(where * len(data))
+        if op == 0:
+            del data[at:]
+        elif op == 1:
+            del data[at:at + length]
+        elif op == 2:
+            data[at:at] = piece
+        else:
+            data[at:at + len(piece)] = piece
+    code = ""
+    try:
+        parse_message(bytes(data), trust=[CA])
+    except EcmsRefused as exc:
+        code = exc.code
+    assert code == "" or code in CODES
