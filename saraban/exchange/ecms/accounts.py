@@ -6,7 +6,8 @@
   outgoing letters' recipients use (default: the department id);
 - ``ecms_import_organizations``: ``GetMinistryOrganizationList`` and ``GetOrganizationList``
   from the agency's own node into the directory (never touching an agency hosted here);
-- ``ecms_status``, ``ecms_time_check``, ``ecms_code_lists``: what operators look at.
+- ``ecms_status``, ``ecms_time_check``, ``ecms_code_lists``, ``ecms_outbound_status``: what
+  operators look at.
 
 Every change is audited in the chains of the agencies it concerns.
 """
@@ -271,3 +272,10 @@ def ecms_code_lists(*, agency_id: int) -> dict[str, Any]:
         "speed": [{"value": c.value, "description": c.description} for c in speed],
         "mime": [{"extension": c.value, "content_type": c.description} for c in mime],
     }
+
+
+def ecms_outbound_status(*, agency_id: int) -> list[dict[str, str]]:
+    """What the node says about the letters this agency sent (``OutboundStatusRequest``)."""
+    account = _account(agency_id)
+    return [{"process_id": o.process_id, "letter_id": o.letter_id, "status": o.status}
+            for o in ask(account, Operation.OUTBOUND_STATUS).outbound]

@@ -63,6 +63,8 @@ def test_account_add_import_status_time_and_codes(org, node, tmp_path):
     codes = json.loads(run("ecms", "codes", "--agency", str(org.ministry.pk)))
     assert [c["value"] for c in codes["secret"]] == ["001", "002", "003", "004"]
     assert {"extension": "pdf", "content_type": "application/pdf"} in codes["mime"]
+    assert json.loads(run("ecms", "outbound", "--agency", str(org.ministry.pk))) == {
+        "outbound": []}
     polled = json.loads(run("ecms", "poll", "--agency", str(org.ministry.pk)))
     assert polled["polled"][0]["error"] == ""
 

@@ -232,6 +232,11 @@ def test_letter_goes_through_two_nodes_is_registered_and_the_number_comes_back(
         pump(lambda: OutboxMessage.objects.get(pk=out.pk).state == OutState.REGISTERED)
         out.refresh_from_db()
         assert out.receipt_number == their.formatted
+        from saraban.exchange.ecms.accounts import ecms_outbound_status
+
+        [status] = ecms_outbound_status(agency_id=org.ministry.pk)
+        assert (status["process_id"], status["letter_id"]) == (
+            out.transport_receipt["process_id"], entry.formatted)
         assert their.letter.number == entry.formatted
         answers = OutboxMessage.objects.filter(sender=org.province, type=MessageType.RECEIPT)
         assert sorted(answers.values_list("payload__status", "state")) == [

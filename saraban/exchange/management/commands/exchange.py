@@ -23,6 +23,7 @@ e-CMS (the government's exchange; each agency talks to its own e-CMS node):
     saraban exchange ecms status                   accounts, last poll, e-CMS outbox (JSON)
     saraban exchange ecms time --agency ID         the node's clock against ours (JSON)
     saraban exchange ecms codes --agency ID        secret, speed and MIME codes (JSON)
+    saraban exchange ecms outbound --agency ID     the node's status of the sent letters
     saraban exchange ecms dispute MESSAGE_ID --as USERNAME [--reason TEXT]
                                                    their AcceptID is wrong (InvalidAcceptID)
 
@@ -103,7 +104,7 @@ class Command(BaseCommand):
         poll = esub.add_parser("poll", help="poll the own node's queue now")
         poll.add_argument("--agency", type=int, default=None, help="agency id (default: all)")
         esub.add_parser("status", help="accounts and e-CMS outbox (JSON)")
-        for verb in ("time", "codes"):
+        for verb in ("time", "codes", "outbound"):
             look = esub.add_parser(verb, help=f"{verb} from the agency's own node (JSON)")
             look.add_argument("--agency", type=int, required=True, help="agency id")
         dispute = esub.add_parser("dispute", help="tell the recipient its AcceptID is wrong")
@@ -256,6 +257,8 @@ class Command(BaseCommand):
             self._json(accounts.ecms_time_check(agency_id=options["agency"]))
         elif verb == "codes":
             self._json(accounts.ecms_code_lists(agency_id=options["agency"]))
+        elif verb == "outbound":
+            self._json({"outbound": accounts.ecms_outbound_status(agency_id=options["agency"])})
         elif verb == "dispute":
             out = OutboxMessage.objects.filter(message_id=options["message_id"]).first()
             if out is None:
