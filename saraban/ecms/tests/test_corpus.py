@@ -227,6 +227,17 @@ L_SIGNED = L(
 )
 SIGNED_SIGNER = ("DSIG", "ธนพล", "วงศ์ไทย", "อธิบดีกรมการปกครอง", "15", MOI_DEPT)
 
+L_DDC = L(
+    id="สธ 0403/1187", date_text="2017-01-12", date=dt.date(2017, 1, 12),
+    subject="ขอบคุณสำหรับการแจ้งผลการพิจารณาโครงการ", secret="001", speed="001",
+    sender=Party("สมศักดิ์", "อารีย์", "อธิบดีกรมควบคุมโรค", "21", DDC_DEPT),
+    receiver=Party("", "", "เลขาธิการคณะกรรมการส่งเสริมการลงทุน", "01", BOI_DEPT),
+    references=(("นร 1302/0456", "2017-01-09", "แจ้งผลการพิจารณาอนุมัติโครงการส่งเสริมการลงทุน"),),
+    attachment_text="-", send_date="2017-01-12T10:00:00", description="",
+    main=("application/pdf", "letter.pdf"), attachments=(),
+)
+DDC_SIGNER = ("DSIG", "สมศักดิ์", "อารีย์", "อธิบดีกรมควบคุมโรค", "21", DDC_DEPT)
+
 B_ID, B_DATE = "มท 0310.4/ว 0057", "2017-01-04"
 B_SUBJ = "ขอเชิญร่วมงานสัมมนาการส่งเสริมการลงทุนในภูมิภาค"
 
@@ -332,6 +343,12 @@ CASES: dict[str, X] = {
         letter=replace(L_SIGNED, subject=IN_SUBJ.replace("ความพร้อม", "ความไม่พร้อม", 1)),
         signer=SIGNED_SIGNER, signature=SignatureVerdict.INVALID,
         process_id="ECMS-20200131-000457", process_time="2020-01-31T09:01:13.880+07:00"),
+    # Signed the way the 2012 draft describes, by a node signing in place: rsa-sha1, sha1,
+    # SignedInfo in C14N WithComments, no Transforms, the envelope's namespaces in the digest.
+    "transcript/inbound_response_letter_signed_in_place.xml": X(
+        Operation.INBOUND_RESPONSE, letter=L_DDC, signer=DDC_SIGNER,
+        signature=SignatureVerdict.UNTRUSTED,
+        process_id="ECMS-20170112-000077", process_time="2017-01-12T10:00:05.000+07:00"),
     **{
         f"transcript/inbound_response_{name}.xml": X(
             Operation.INBOUND_RESPONSE, process_id=pid,
@@ -584,6 +601,15 @@ def test_tampered_letter_is_invalid_whatever_the_trust(trust: tuple[str, ...]) -
     msg = _parse("transcript/inbound_response_letter_tampered.xml",
                  trust=[_pem(t) for t in trust])
     assert msg.signature == SignatureVerdict.INVALID, msg.signature_detail
+
+
+def test_letter_signed_in_place_with_the_drafts_algorithms_verifies() -> None:
+    name = "transcript/inbound_response_letter_signed_in_place.xml"
+    msg = _parse(name, trust=[_pem("node-rsa.pem")])
+    assert msg.signature == SignatureVerdict.VALID, msg.signature_detail
+    data = (CORPUS / name).read_bytes().replace("ขอบคุณ".encode(), "ไม่ขอบคุณ".encode(), 1)
+    msg = parse_message(data, trust=[_pem("node-rsa.pem")])
+    assert msg.signature == SignatureVerdict.INVALID
 
 
 def test_signed_letter_keeps_the_signer_certificate_and_the_signed_bytes() -> None:
