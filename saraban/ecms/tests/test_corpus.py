@@ -20,7 +20,8 @@ serialisers, not by Saraban's builders:
 * ``other/`` — well-formed variants no client was seen writing: a BOM, other prefixes,
   base64 broken into lines.
 * ``files/`` — the real files inside the base64 objects; ``keys/`` — the test PKI (a CA, the
-  agency certificate it issued, an unrelated one).
+  agency certificate it issued, an unrelated one, and the RSA certificate of the letter
+  signed in place with the 2012 draft's algorithms).
 
 The table below is written from the reference, not from the parser's output.
 """
