@@ -56,7 +56,7 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 BOM = b"\xef\xbb\xbf"
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _BARE_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
-_LITERAL = re.compile(rb"(<!\[CDATA\[.*?\]\]>|<!--.*?-->)", re.DOTALL)
+_REPAIR_CHUNK = 64 * 1024
 _SOAP_ENV_USED = re.compile(rb"<\s*/?\s*SOAP-ENV:")
 _SOAP_ENV_DECLARED = re.compile(rb"xmlns:SOAP-ENV\s*=")
 _ROOT_START = re.compile(rb"<(?![?!])[^\s/>]+")
@@ -119,13 +119,43 @@ def prepare(data: bytes, limits: Limits) -> tuple[bytes, tuple[str, ...], bool]:
     return data, tuple(repaired), declaration
 
 
+def _repair_span(out: io.BytesIO, data: bytes, start: int, end: int) -> None:
+    """Repair ``data[start:end]`` into ``out`` piece by piece: each piece ends just before an
+    ``&`` (so no reference is cut) and holds at most ``_REPAIR_CHUNK`` bytes of ampersands,
+    so a message of millions of ``&`` never builds millions of pieces at once."""
+    pos = start
+    while pos < end:
+        stop = min(pos + _REPAIR_CHUNK, end)
+        if stop < end:
+            amp = data.find(b"&", stop, end)
+            stop = end if amp < 0 else amp
+        out.write(_BARE_AMP.sub(b"&amp;", data[pos:stop]))
+        pos = stop
+
+
 def _repair_ampersands(data: bytes) -> bytes:
-    """Bare ``&`` → ``&amp;``, outside CDATA sections and comments (literal there)."""
-    if b"<!" not in data:
-        return _BARE_AMP.sub(b"&amp;", data)
-    parts = _LITERAL.split(data)
-    # Odd indexes are the CDATA sections / comments the split kept.
-    return b"".join(p if i % 2 else _BARE_AMP.sub(b"&amp;", p) for i, p in enumerate(parts))
+    """Bare ``&`` → ``&amp;``, outside CDATA sections and comments (literal there). Linear:
+    an unterminated section leaves the rest as it is (the parser refuses it anyway)."""
+    out = io.BytesIO()
+    pos = 0
+    scan = data.find(b"<!")
+    while scan >= 0:
+        if data.startswith(b"<![CDATA[", scan):
+            close, width = data.find(b"]]>", scan + 9), 3
+        elif data.startswith(b"<!--", scan):
+            close, width = data.find(b"-->", scan + 4), 3
+        else:
+            scan = data.find(b"<!", scan + 2)
+            continue
+        _repair_span(out, data, pos, scan)
+        if close < 0:
+            out.write(data[scan:])
+            return out.getvalue()
+        out.write(data[scan : close + width])
+        pos = close + width
+        scan = data.find(b"<!", pos)
+    _repair_span(out, data, pos, len(data))
+    return out.getvalue()
 
 
 def parse_tree(data: bytes, limits: Limits) -> etree._Element:

@@ -516,6 +516,18 @@ def test_bare_ampersand_repair_spares_cdata_and_references():
     assert m.notifier == Notifier(NotifierKind.REJECT, "A&B & ก ก <", "x & y", "R&D;")
 
 
+def test_ampersand_repair_in_pieces():
+    from saraban.ecms._xml import _repair_ampersands
+
+    many = b"a&b&amp;" * 100_000 + b"&#3585;&lt;"
+    assert _repair_ampersands(many) == b"a&amp;b&amp;" * 100_000 + b"&#3585;&lt;"
+    mixed = b"&<![CDATA[&]]>&<!--&-->&<!x&"
+    assert _repair_ampersands(mixed) == b"&amp;<![CDATA[&]]>&amp;<!--&-->&amp;<!x&amp;"
+    # An unterminated section: the rest is left alone (and refused by the parser).
+    assert _repair_ampersands(b"&<!--&&") == b"&amp;<!--&&"
+    assert _repair_ampersands(b"&<![CDATA[&") == b"&amp;<![CDATA[&"
+
+
 def test_mildoc_test_harness_notifier_with_process_fields():
     """mil-doc's SendDocRejectWrongLetterNotifier: ProcessID/ProcessTime before the notifier."""
     data = (
