@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import re
 import urllib.error
 import urllib.request
@@ -21,8 +22,23 @@ from saraban.ecms import EcmsRefused, ErrorDetail, Limits, Message, parse_messag
 CONTENT_TYPE = "text/xml; charset=utf-8"
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
+def setting(name: str, default: float) -> float:
+    """A ``SARABAN_ECMS_*`` setting: Django's, else the environment (``NAME`` or ``NAME``
+    without ``_SECONDS``, as ``settings.py`` names its variables), else ``default``."""
+    value = getattr(settings, name, None)
+    if value is None:
+        for env in (name, name.removesuffix("_SECONDS")):
+            text = os.environ.get(env, "").strip()
+            if text:
+                try:
+                    return float(text)
+                except ValueError:
+                    break
+        return default
+    return float(value)
+
+
+_setting = setting
 
 
 def limits() -> Limits:

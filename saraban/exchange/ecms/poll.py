@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -68,6 +67,7 @@ from ..models import (
 from ..outbox import enqueue_receipt
 from ..receive import _check_signatures, _remove_unreferenced
 from .client import EcmsBadAnswer, EcmsNodeError, EcmsUnavailable, call
+from .client import setting as _setting
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,6 @@ def _fingerprint(pem: str) -> str:
         return ""
 
 
-def _setting(name: str, default: float) -> float:
-    return float(getattr(settings, name, default))
 
 
 def poll_interval() -> dt.timedelta:

@@ -140,6 +140,16 @@ def _ref(r: Any) -> Reference:
     return Reference(letter_id=r.text, date_text="", subject="")
 
 
+def mime_of(f: Any) -> str:
+    """The ``mimeCode`` of a stored file: its checked type, made specific by the file name's
+    extension where the check knows only the family (an Office or OpenDocument file)."""
+    checked = str(f.blob.content_type)
+    by_name = codes.mime_for(f.filename)
+    if checked != by_name and by_name.startswith(checked):
+        return by_name
+    return checked
+
+
 def main_file_of(letter: SarabanLetter) -> Any:
     return (letter.files.filter(role=FileRole.MAIN, replaced_at__isnull=True)
             .select_related("blob").order_by("pk").first())
@@ -185,9 +195,8 @@ def wire_letter(out: OutboxMessage, entry: DirectoryEntry, account: EcmsAccount)
             attachment_text=", ".join(enclosures) or "-",
             send_date=local.strftime("%Y-%m-%dT%H:%M:%S"),
             description=(letter.body.strip() or letter.subject)[:2000],
-            main=Binary(main.blob.content_type, blobs.read_blob(main.blob)),
-            attachments=tuple(Binary(f.blob.content_type, blobs.read_blob(f.blob))
-                              for f in attachments),
+            main=Binary(mime_of(main), blobs.read_blob(main.blob)),
+            attachments=tuple(Binary(mime_of(f), blobs.read_blob(f.blob)) for f in attachments),
         )
     except EcmsRefused as exc:
         raise DeliveryFailed(exc.message, code=exc.code, permanent=True) from exc
