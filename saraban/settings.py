@@ -265,6 +265,22 @@ SARABAN_EXCHANGE_OVERDUE_HOURS = float(os.environ.get("SARABAN_EXCHANGE_OVERDUE_
 # After `saraban exchange renew`, the old exchange certificate is still accepted this long.
 SARABAN_EXCHANGE_CERT_OVERLAP_DAYS = float(os.environ.get("SARABAN_EXCHANGE_CERT_OVERLAP_DAYS",
                                                           "30"))
+# e-CMS (saraban.exchange.ecms): how often the worker polls each agency's own e-CMS node, the
+# poll lease (several workers), the HTTP timeout, and the parser's limits for what a node sends.
+def _ecms(name: str, default: str) -> float:
+    """``SARABAN_ECMS_<NAME>`` (also spelt with a ``_SECONDS`` suffix for the times)."""
+    value = os.environ.get(f"SARABAN_ECMS_{name}") or os.environ.get(f"SARABAN_ECMS_{name}_SECONDS")
+    return float(value or default)
+
+
+SARABAN_ECMS_POLL_SECONDS = _ecms("POLL", "30")
+SARABAN_ECMS_POLL_BATCH = int(_ecms("POLL_BATCH", "50"))
+SARABAN_ECMS_LEASE_SECONDS = _ecms("LEASE", "120")
+SARABAN_ECMS_TIMEOUT_SECONDS = _ecms("TIMEOUT", "30")
+SARABAN_ECMS_MAX_BYTES = int(_ecms("MAX_BYTES", str(64 << 20)))
+SARABAN_ECMS_MAX_DEPTH = int(_ecms("MAX_DEPTH", "64"))
+SARABAN_ECMS_MAX_FILE_BYTES = int(_ecms("MAX_FILE_BYTES", str(40 << 20)))
+SARABAN_ECMS_MAX_FILES = int(_ecms("MAX_FILES", "100"))
 # How often the worker checks certificates that lapse (warnings at 60, 30 and 7 days).
 SARABAN_CERT_CHECK_SECONDS = float(os.environ.get("SARABAN_CERT_CHECK_SECONDS", "86400"))
 
