@@ -7,7 +7,7 @@ headers, with or without XML declaration (``standalone="no"`` too, and a UTF-8 B
 elements and their children are unqualified), empty placeholder references and attachments
 (mil-doc) dropped, BOI's 10-digit department id in ``MinistryOrganization/ID`` read as the
 ministry (its first two digits, recorded as ``"ministry_from_department"``), and the two
-repairs of :mod:`._xml` (bare ``&``, BOI's undeclared ``SOAP-ENV`` prefix).
+repair of :mod:`._xml` (bare ``&``; BOI's undeclared ``SOAP-ENV`` prefix is refused).
 
 **mil-doc's order.** mil-doc writes references and attachments in the reverse of the user's
 order. Nothing in a letter says which client wrote it, so the parser guesses from the

@@ -17,10 +17,11 @@ Reading happens in this order, each step refusing with a stable code:
    literal there). A bare ``<`` cannot be repaired safely (it may be a tag) and stays
    ``xml_malformed``;
 4. **BOI's OutboundStatusRequest** writes ``<env:Envelope xmlns:env=…>`` with a
-   ``<SOAP-ENV:Header>`` whose prefix is never declared: not namespace-well-formed. Narrow
-   repair: when the prefix ``SOAP-ENV`` is used but declared nowhere in the message, a
-   declaration binding it to the SOAP 1.1 namespace is added to the root start tag and
-   ``"undeclared_soap_prefix"`` recorded. Any other undeclared prefix is ``xml_malformed``;
+   ``<SOAP-ENV:Header>`` whose prefix is never declared: not namespace-well-formed.
+   Decision: **refused** as ``xml_malformed``, like any undeclared prefix, as a
+   namespace-aware e-CMS node must (ecms.md §5.14): the only repair made to malformed input
+   is the bare ``&`` above, which loses nothing; guessing bindings for prefixes is not done.
+   BOI reads the ErrorDetail answer as an empty status list;
 5. lxml parse (``iterparse``: ``resolve_entities=False``, ``no_network=True``,
    ``load_dtd=False``), stopping as soon as the nesting exceeds ``max_depth``
    (``xml_too_deep``; libxml2's own depth limit, hit inside one read chunk, is reported the
@@ -57,9 +58,6 @@ BOM = b"\xef\xbb\xbf"
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _BARE_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
 _REPAIR_CHUNK = 64 * 1024
-_SOAP_ENV_USED = re.compile(rb"<\s*/?\s*SOAP-ENV:")
-_SOAP_ENV_DECLARED = re.compile(rb"xmlns:SOAP-ENV\s*=")
-_ROOT_START = re.compile(rb"<(?![?!])[^\s/>]+")
 
 
 def qn(ns: str | None, local: str) -> str:
@@ -110,12 +108,6 @@ def prepare(data: bytes, limits: Limits) -> tuple[bytes, tuple[str, ...], bool]:
         if fixed != data:
             data = fixed
             repaired.append("bare_ampersand")
-    if _SOAP_ENV_USED.search(data) and not _SOAP_ENV_DECLARED.search(data):
-        m = _ROOT_START.search(data)
-        if m is not None:
-            decl = b' xmlns:SOAP-ENV="' + SOAP.encode() + b'"'
-            data = data[: m.end()] + decl + data[m.end() :]
-            repaired.append("undeclared_soap_prefix")
     return data, tuple(repaired), declaration
 
 
