@@ -22,6 +22,7 @@ import pytest
 from saraban import ecms
 
 A, B, C = "1500100000", "2100200000", "1500200000"
+GONE = "2100900000"
 DATE = "2026-12-07"
 PDF = b"%PDF-1.4\n% test letter\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -197,7 +198,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProc, N
     root = tmp_path_factory.mktemp("ecms-pair")
     a = NodeProc(root, "a", {A: "กรม ก", C: "กรม ค"})
     b = NodeProc(root, "b", {B: "กรม ข"})
-    a.peers = {B: b.url}
+    a.peers = {B: b.url, GONE: b.url}   # b does not serve GONE (any more)
     b.peers = {A: a.url + "/ecms-ws01/service2", C: a.url}
     a.extra = ["--ministry", "15=กระทรวงมหาดไทย", "--ministry", "21=กระทรวงสาธารณสุข"]
     try:
@@ -283,6 +284,25 @@ def test_letter_relays_and_notifiers_come_back(pair: tuple[NodeProc, NodeProc],
     assert confirmed.notifier is not None
     assert confirmed.notifier.kind == ecms.NotifierKind.ACCEPT
     a.delete(confirmed.process_id)
+
+    # A asks for the AcceptLetterNotifier again (special re-request): a fresh copy.
+    doc_key = ecms.DocumentKey(lt.letter_id, lt.date_text, A, B)
+    copy = a.ask(ecms.special_request("AcceptLetterNotifier", doc_key,
+                                      dialect=ecms.Dialect.MILDOC))
+    assert copy.process_id, codes(copy)
+    item = a.wait_item()
+    assert item.process_id == copy.process_id and item.notifier is not None
+    assert item.notifier.accept_id == "รับ 4521"
+    a.delete(item.process_id)
+    assert codes(a.ask(ecms.special_request("RejectLetterNotifier", doc_key))) == \
+        ["unknown_notifier"]
+
+
+def test_a_letter_the_peer_refuses_is_undeliverable(pair: tuple[NodeProc, NodeProc]) -> None:
+    a, _ = pair
+    sent = a.ask(ecms.letter_request(letter("ไม่มีผู้รับ 1", receiver=GONE)))
+    assert sent.process_id, codes(sent)
+    wait_for(lambda: a.status()[sent.process_id] == "undeliverable", 10, "undeliverable")
 
 
 def test_reject_delete_document_and_send_again(pair: tuple[NodeProc, NodeProc]) -> None:
@@ -411,8 +431,12 @@ def test_hand_written_boi_and_mildoc_bodies(pair: tuple[NodeProc, NodeProc]) -> 
     back = b.wait_item()
     assert back.notifier is not None and back.notifier.accept_id == "ทะเบียนรับ 12"
     b.delete(back.process_id)
-    # BOI's OutboundStatusRequest (SOAP-ENV prefix never declared) still answers.
-    status = b.ask(ecms.simple_request(ecms.Operation.OUTBOUND_STATUS, dialect=ecms.Dialect.BOI))
+    # BOI's OutboundStatusRequest uses a SOAP-ENV prefix it never declares: refused, as a
+    # namespace-aware node must; mil-doc's form answers.
+    boi_status = ecms.simple_request(ecms.Operation.OUTBOUND_STATUS, dialect=ecms.Dialect.BOI)
+    assert codes(b.ask(boi_status)) == ["xml_malformed"]
+    status = b.ask(ecms.simple_request(ecms.Operation.OUTBOUND_STATUS,
+                                       dialect=ecms.Dialect.MILDOC))
     assert {o.letter_id: o.status for o in status.outbound}["สกท 01/55"] == "accepted"
 
 
@@ -423,7 +447,8 @@ def test_lookups(pair: tuple[NodeProc, NodeProc]) -> None:
     a, b = pair
     orgs = a.ask(ecms.simple_request(ecms.Operation.ORGANIZATIONS, dialect=ecms.Dialect.MILDOC))
     urls = {o.organization_id: o.ecms_url for o in orgs.organizations}
-    assert urls == {A: a.service(A), C: a.service(C), B: b.service(B)}
+    assert urls == {A: a.service(A), C: a.service(C), B: b.service(B),
+                    GONE: b.service(GONE)}
     assert {o.organization_id: o.th_name for o in orgs.organizations}[A] == "กรม ก"
     mins = a.ask(ecms.simple_request(ecms.Operation.MINISTRIES, dialect=ecms.Dialect.BOI))
     assert {(m.organization_id, m.th_name) for m in mins.ministries} >= \
