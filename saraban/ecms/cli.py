@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import os
 import pathlib
 import sys
 from collections.abc import Sequence
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         "--trust", metavar="CERT.pem", action="append", default=[],
         help="a trusted certificate (PEM, may hold several); repeatable",
     )
-    defaults = Limits()
+    defaults = _env_limits()
     for name, help_ in (
         ("max_bytes", "the whole message, bytes"),
         ("max_depth", "element nesting"),
@@ -66,6 +67,20 @@ def _parser() -> argparse.ArgumentParser:
             metavar="N", help=f"limit: {help_} (default {getattr(defaults, name)})",
         )
     return p
+
+
+def _env_limits() -> Limits:
+    """The library's limits, overridden by ``SARABAN_ECMS_MAX_*`` in the environment (where
+    the operator sets them for the node too; ``saraban.settings`` reads the same names)."""
+    base = Limits()
+    values: dict[str, int] = {}
+    for field in ("max_bytes", "max_depth", "max_file_bytes", "max_files", "max_elements"):
+        raw = os.environ.get(f"SARABAN_ECMS_{field.upper()}", "").strip()
+        try:
+            values[field] = int(raw) if raw else getattr(base, field)
+        except ValueError:
+            raise _Usage(f"SARABAN_ECMS_{field.upper()} is not a number: {raw!r}") from None
+    return Limits(**values)
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -238,7 +253,7 @@ def describe(msg: Message) -> dict[str, Any]:
 def parse_main(argv: list[str]) -> int:
     """``saraban ecms parse``: 0 understood, 2 refused (JSON on standard output either way)."""
     try:
-        args = _parser().parse_args(argv)
+        args = _parser().parse_args(argv)  # _parser reads SARABAN_ECMS_MAX_* for defaults
     except _Usage as exc:
         return _refuse(USAGE, str(exc))
     except SystemExit as exc:  # --help

@@ -240,6 +240,20 @@ def test_limits_are_options(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     assert json.loads(capsysbinary.readouterr().out)["code"] == "xml_too_large"
 
 
+def test_limits_default_to_the_environment(
+    capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = str(CORPUS / "mildoc/outbound_letter.xml")
+    monkeypatch.setenv("SARABAN_ECMS_MAX_FILES", "2")
+    assert parse_main([path]) == 2
+    assert json.loads(capsysbinary.readouterr().out)["code"] == "too_many_files"
+    assert parse_main([path, "--max-files", "3"]) == 0  # the option wins
+    capsysbinary.readouterr()
+    monkeypatch.setenv("SARABAN_ECMS_MAX_FILES", "many")
+    assert parse_main([path]) == 2
+    assert json.loads(capsysbinary.readouterr().out)["code"] == "usage"
+
+
 def test_usage_errors_are_refusals_too(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     assert parse_main([]) == 2
     assert json.loads(capsysbinary.readouterr().out)["code"] == "usage"
