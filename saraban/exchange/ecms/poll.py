@@ -93,7 +93,11 @@ def poll_interval() -> dt.timedelta:
 
 
 def poll_lease() -> dt.timedelta:
-    return dt.timedelta(seconds=_setting("SARABAN_ECMS_LEASE_SECONDS", 120))
+    """How long a claim keeps other workers off an account (renewed before every item). A
+    worker killed while polling holds it back only this long: by default twice the HTTP
+    time-out plus 5 s, i.e. longer than one request can take."""
+    default = 2 * _setting("SARABAN_ECMS_TIMEOUT_SECONDS", 30) + 5
+    return dt.timedelta(seconds=_setting("SARABAN_ECMS_LEASE_SECONDS", default))
 
 
 def poll_batch() -> int:
