@@ -61,6 +61,7 @@ from saraban.letters.tests.test_register import tiny_pdf
 MOI = "1500100000"
 PROVINCE = "1507000000"
 OTHER = "2100300000"  # a department of another vendor's system, unknown to Saraban
+LAO = "1507100000"
 
 READY = "e-CMS node listening on"
 
@@ -128,7 +129,7 @@ class Node:
 def node(tmp_path: Path) -> Iterator[Node]:
     """One node serving both departments (and a third, another vendor's)."""
     n = Node(tmp_path / "ecms", {MOI: "สป.มท.", PROVINCE: "จังหวัดเชียงใหม่",
-                                 OTHER: "หน่วยงานอื่น"}).start()
+                                 OTHER: "หน่วยงานอื่น", LAO: "เทศบาลนครเชียงใหม่"}).start()
     yield n
     n.stop()
 
@@ -287,6 +288,33 @@ def test_rejected_letter_is_withdrawn_from_the_node_and_sent_again_under_its_num
     fresh.refresh_from_db()
     assert fresh.state == OutState.REGISTERED and fresh.receipt_number == their.formatted
     assert all(problem is None for _a, _n, problem in audit_verify())
+
+
+def test_one_letter_to_two_departments_gets_each_one_its_own_number(org, province_clerk,
+                                                                   fast, node):
+    from saraban.agencies.models import Role, RoleGrant
+    from saraban.agencies.sample import make_person
+
+    connect(org, node.url(MOI), node.url(PROVINCE))
+    ecms_account_set(agency=org.lao, department=LAO, node_url=node.url(LAO))
+    lao_person = make_person("lao-clerk", "มานี มีนา", agency=org.lao, password=None)
+    RoleGrant.objects.create(person=lao_person, unit=org.lao, role=Role.REGISTRY_CLERK)
+    entry = letter_register_outgoing(
+        actor=resolve_actor(org.clerk), registry=org.central,
+        details=LetterDetails(kind="external", subject="แจ้งเวียนสองหน่วยงาน"),
+        recipients=[Recipient(channel="ecms", agency=org.province),
+                    Recipient(channel="ecms", agency=org.lao)],
+        main_file=Upload("letter.pdf", tiny_pdf()),
+    )
+    pump(lambda: InboxMessage.objects.filter(state=InState.WAITING).count() == 2)
+    numbers = {}
+    for clerk, agency in ((province_clerk, org.province), (resolve_actor(lao_person), org.lao)):
+        their = exchange_inbox_register(actor=clerk, message=InboxMessage.objects.get(
+            recipient=agency))
+        numbers[agency.exchange_code] = their.formatted
+    rows = OutboxMessage.objects.filter(letter=entry.letter)
+    pump(lambda: all(r.state == OutState.REGISTERED for r in rows.all()))
+    assert {r.recipient_code: r.receipt_number for r in rows.all()} == numbers
 
 
 # ---- deduplication and idempotence --------------------------------------------------------
