@@ -13,7 +13,7 @@ from typing import Any
 
 from ._config import RELAY_PATH, SERVICE_PATH, NodeConfig
 from ._service import Service, error, health_text
-from ._store import Store
+from ._store import NodeError, Store
 
 log = logging.getLogger("saraban.ecms.node")
 
@@ -152,6 +152,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not isinstance(data, dict):
             self._json(400, {"ok": False, "code": "bad_relay", "message": "not an object"})
+            return
+        try:
+            self.server.service.check_relayed(data)
+        except NodeError as exc:
+            self._json(409, {"ok": False, "code": exc.code, "message": exc.description})
             return
         try:
             status, answer = self.server.store.receive_relay(data)

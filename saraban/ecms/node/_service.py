@@ -6,6 +6,7 @@ with a stable code and nothing stored.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -172,6 +173,33 @@ class Service:
         return ecms.outbound_response(process_id=accepted.process_id,
                                       process_time=accepted.process_time,
                                       notifier=_notifier(accepted.notifier))
+
+    def check_relayed(self, data: dict[str, object]) -> None:
+        """A relayed letter's document must read as a letter with the identity the relay
+        names (a broken or lying peer cannot put anything else in a queue)."""
+        fields = ("sender", "receiver", "letter_id", "date_text", "document_xml", "digest")
+        if data.get("kind") != "letter" or not all(isinstance(data.get(f), str)
+                                                   for f in fields):
+            return  # not a letter, or a malformed relay (answered 400 by the store)
+        try:
+            doc = base64.b64decode(str(data.get("document_xml") or ""), validate=True)
+            msg = ecms.parse_message(
+                ecms.inbound_response(process_id="relay", process_time="", document_xml=doc),
+                limits=ecms.Limits(max_bytes=self.cfg.max_bytes + 4096),
+                verify_signature=False)
+        except (ValueError, ecms.EcmsRefused) as exc:
+            raise NodeError("bad_document", f"the relayed document does not read: {exc}") \
+                from None
+        lt = msg.letter
+        if lt is None:
+            raise NodeError("bad_document", "the relayed document holds no letter")
+        named = (data.get("sender"), data.get("receiver"), data.get("letter_id"),
+                 data.get("date_text"))
+        found = (lt.sender.department_id.strip(), lt.receiver.department_id.strip(),
+                 lt.letter_id, lt.date_text)
+        if named != found:
+            raise NodeError("bad_document",
+                            f"the relayed document is letter {found!r}, not {named!r}")
 
     # --- look-ups --------------------------------------------------------------------------
 

@@ -551,6 +551,13 @@ def test_relay_endpoint_is_idempotent(pair: tuple[NodeProc, NodeProc]) -> None:
     assert post({**body, "relay_id": "r-2", "kind": "letter", "receiver": "9999999999",
                  "digest": "x", "subject": "s", "document_xml": ""})[0] == 409
     assert post({"kind": "letter"})[0] == 400
+    # A document that is not the letter the relay names does not get into a queue.
+    doc = base64.b64encode(ecms.government_document(letter("จริง 1"))).decode()
+    lying = {**body, "relay_id": "r-3", "kind": "letter", "letter_id": "อื่น 1",
+             "digest": "x", "subject": "s", "document_xml": doc}
+    status, answer = post(lying)
+    assert (status, answer["code"]) == (409, "bad_document")
+    assert b.poll().is_empty_queue
 
 
 def test_concurrent_clients(pair: tuple[NodeProc, NodeProc]) -> None:
