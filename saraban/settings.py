@@ -281,6 +281,7 @@ SARABAN_ECMS_MAX_BYTES = int(_ecms("MAX_BYTES", str(64 << 20)))
 SARABAN_ECMS_MAX_DEPTH = int(_ecms("MAX_DEPTH", "64"))
 SARABAN_ECMS_MAX_FILE_BYTES = int(_ecms("MAX_FILE_BYTES", str(40 << 20)))
 SARABAN_ECMS_MAX_FILES = int(_ecms("MAX_FILES", "100"))
+SARABAN_ECMS_MAX_ELEMENTS = int(_ecms("MAX_ELEMENTS", "200000"))
 # How often the worker checks certificates that lapse (warnings at 60, 30 and 7 days).
 SARABAN_CERT_CHECK_SECONDS = float(os.environ.get("SARABAN_CERT_CHECK_SECONDS", "86400"))
 
