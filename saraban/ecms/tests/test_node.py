@@ -589,16 +589,19 @@ def test_a_hanging_peer_holds_back_only_its_own_items(tmp_path: Path) -> None:
         dead = f"http://127.0.0.1:{hang.getsockname()[1]}"
         b = NodeProc(tmp_path, "b", {B: "กรม ข"})
         a = NodeProc(tmp_path, "a", {A: "กรม ก"}, peers={B: b.url, C: dead})
-        b.peers = {A: a.url}
-        try:
+        try:   # b names no peer: its answers go back to where the letter came from
             a.start()
             b.start()
             stuck = a.ask(ecms.letter_request(letter("ค้าง 1", receiver=C)))
-            sent = a.ask(ecms.letter_request(letter("ไป 1")))
+            lt = letter("ไป 1")
+            sent = a.ask(ecms.letter_request(lt))
             item = b.wait_item(timeout=5)
             assert item.letter is not None and item.letter.letter_id == "ไป 1"
             wait_for(lambda: a.status()[sent.process_id] == "relayed", 5, "relayed")
             assert a.status()[stuck.process_id] == "queued"
+            b.ask(ecms.notifier_request(notifier(ecms.NotifierKind.ACCEPT, lt, "7")))
+            back = a.wait_item(timeout=5)
+            assert back.notifier is not None and back.notifier.accept_id == "7"
         finally:
             a.close()
             b.close()
