@@ -41,6 +41,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from saraban.core.audit import audit_record
 from saraban.core.errors import FileRejected, ValidationFailed
 from saraban.ecms import (
+    EcmsRefused,
     Header,
     Message,
     NotifierKind,
@@ -48,6 +49,8 @@ from saraban.ecms import (
     SignatureVerdict,
     codes,
     delete_request,
+    inbound_response,
+    parse_message,
     simple_request,
 )
 from saraban.letters import files as blobs
@@ -66,7 +69,7 @@ from ..models import (
 )
 from ..outbox import enqueue_receipt
 from ..receive import _check_signatures, _remove_unreferenced
-from .client import EcmsBadAnswer, EcmsNodeError, EcmsUnavailable, call
+from .client import EcmsBadAnswer, EcmsNodeError, EcmsUnavailable, call, limits
 from .client import setting as _setting
 
 log = logging.getLogger(__name__)
@@ -407,6 +410,17 @@ def _verdict(entry: DirectoryEntry, message: Message) -> str:
         theirs = _fingerprint(entry.certificate_pem)
         if theirs and theirs == _fingerprint(message.signer_certificate_pem):
             verdict = SignatureVerdict.VALID
+        elif message.document_xml:
+            # Perhaps issued by the directory's certificate (a CA): verify again with it as
+            # the trust anchor (rare; the document is parsed a second time).
+            try:
+                again = parse_message(
+                    inbound_response(process_id=message.process_id or "x",
+                                     document_xml=message.document_xml),
+                    trust=(entry.certificate_pem,), limits=limits())
+            except EcmsRefused:
+                return str(verdict)
+            verdict = again.signature
     return str(verdict)
 
 

@@ -479,3 +479,70 @@ def test_ecms_dispatch_refusals(org, node):
     from saraban.letters.models import Letter as SarabanLetter
 
     assert SarabanLetter.objects.count() == 0 and OutboxMessage.objects.count() == 0
+
+
+# ---- XML-DSig against the directory ---------------------------------------------------------
+
+
+def _ca_and_leaf() -> tuple[str, str, str, str]:
+    """A CA certificate, a leaf certificate it issued, the leaf's key, and a stranger's
+    self-signed certificate (PEM)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("Test CA")).issuer_name(name("Test CA"))
+          .public_key(ca_key.public_key()).serial_number(1)
+          .not_valid_before(now - dt.timedelta(days=1))
+          .not_valid_after(now + dt.timedelta(days=30))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder().subject_name(name(OTHER)).issuer_name(name("Test CA"))
+            .public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30)).sign(ca_key, hashes.SHA256()))
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    stranger = (x509.CertificateBuilder().subject_name(name("x")).issuer_name(name("x"))
+                .public_key(other_key.public_key()).serial_number(3)
+                .not_valid_before(now - dt.timedelta(days=1))
+                .not_valid_after(now + dt.timedelta(days=30)).sign(other_key, hashes.SHA256()))
+
+    def pem(cert: x509.Certificate) -> str:
+        return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return pem(ca), pem(leaf), key_pem, pem(stranger)
+
+
+def test_a_signed_letter_is_checked_against_the_senders_directory_certificate(org, fast, node):
+    ca, leaf, key, stranger = _ca_and_leaf()
+    connect(org, node.url(MOI), node.url(PROVINCE))
+    ecms_entry_add(department=OTHER, name="หน่วยงานอื่น", certificate_pem=ca)
+    for n in (1, 2):
+        body = letter_request(Letter(
+            letter_id=f"อื่น {n}0/2569", date_text="2026-12-02", subject=f"ลงนามแล้ว {n}",
+            sender=Party("สมปอง", "ใจงาม", "ผู้อำนวยการ", OTHER[:2], OTHER),
+            receiver=Party("", "", "", PROVINCE[:2], PROVINCE),
+            main=Binary("application/pdf", tiny_pdf()),
+        ), sign_key_pem=key, sign_cert_pem=leaf)
+        post_raw(node.url(OTHER), body)
+        if n == 1:
+            [result] = poll_now(agency_id=org.province.pk)
+            assert result.letters == 1
+            # Then the directory holds another certificate: the same key is not trusted.
+            DirectoryEntry.objects.filter(ecms_department_id=OTHER).update(
+                certificate_pem=stranger)
+    poll_now(agency_id=org.province.pk)
+    verdicts = {m.envelope["letter"]["subject"]: m.envelope["ecms"]["signature"]
+                for m in InboxMessage.objects.all()}
+    assert verdicts == {"ลงนามแล้ว 1": "valid", "ลงนามแล้ว 2": "untrusted"}
