@@ -546,3 +546,29 @@ def test_a_signed_letter_is_checked_against_the_senders_directory_certificate(or
     verdicts = {m.envelope["letter"]["subject"]: m.envelope["ecms"]["signature"]
                 for m in InboxMessage.objects.all()}
     assert verdicts == {"ลงนามแล้ว 1": "valid", "ลงนามแล้ว 2": "untrusted"}
+
+
+def test_a_letter_changed_after_signing_is_returned_without_its_files(org, fast, node):
+    """The node refuses such a letter at its door; one that reached the queue anyway (an
+    older node, another vendor's) is refused on arrival here."""
+    from saraban.ecms import government_document, inbound_response
+
+    _ca, leaf, key, _stranger = _ca_and_leaf()
+    connect(org, node.url(MOI), node.url(PROVINCE))
+    document = government_document(Letter(
+        letter_id="อื่น 99/2569", date_text="2026-12-03", subject="ต้นฉบับ",
+        sender=Party("", "", "", OTHER[:2], OTHER), receiver=Party("", "", "", "15", PROVINCE),
+        main=Binary("application/pdf", tiny_pdf()),
+    ), sign_key_pem=key, sign_cert_pem=leaf)
+    tampered = document.replace("ต้นฉบับ".encode(), "แก้ไขแล้ว".encode())
+    message = parse_message(inbound_response(process_id="P-99", process_time="t",
+                                             document_xml=tampered))
+    assert message.signature == "invalid"
+    account = EcmsAccount.objects.get(agency=org.province)
+    assert store_letter(account, message) == "refused"
+    assert store_letter(account, message) == "duplicates"  # the same queue item again
+    row = InboxMessage.objects.get()
+    assert row.state == InState.RETURNED and row.reason.startswith("bad_signature")
+    assert not row.files.exists()
+    answer = OutboxMessage.objects.get(type=MessageType.RECEIPT)
+    assert (answer.payload["status"], answer.recipient_code) == ("returned", OTHER)
