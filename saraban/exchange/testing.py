@@ -55,8 +55,15 @@ FAST_RETRIES: dict[str, str] = {
     "SARABAN_EXCHANGE_TIMEOUT": "10",
 }
 
-# The worker polls its agency's own e-CMS node this often (seconds) in tests.
-FAST_ECMS: dict[str, str] = {"SARABAN_ECMS_POLL_SECONDS": "0.3"}
+# The worker polls its agency's own e-CMS node this often (seconds) in tests, gives up a
+# request to it after this long (a blackholed connection in the fault test), and a killed
+# worker's claim on an account's queue lapses after this long (shorter than a request may
+# take: a harness node runs one worker, so no other one polls meanwhile).
+FAST_ECMS: dict[str, str] = {
+    "SARABAN_ECMS_POLL_SECONDS": "0.3",
+    "SARABAN_ECMS_TIMEOUT_SECONDS": "10",
+    "SARABAN_ECMS_LEASE_SECONDS": "5",
+}
 
 FINAL_STATES = frozenset({"registered", "rejected", "returned", "failed", "withdrawn"})
 
@@ -117,6 +124,28 @@ def _multipart(fields: Mapping[str, str], files: Sequence[tuple[str, str, bytes,
         out.write(content + b"\r\n")
     out.write(f"--{boundary}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+_SHIM = '''"""Written by saraban.exchange.testing: saraban.settings, plus any SARABAN_ECMS_* setting
+from the environment that saraban.settings does not read itself (a no-op once it does)."""
+import os
+
+import saraban.settings as _base
+from saraban.settings import *  # noqa: F403
+
+for _name, _value in os.environ.items():
+    if _name.startswith("SARABAN_ECMS_") and not hasattr(_base, _name):
+        globals()[_name] = float(_value)
+'''
+
+
+def _settings_shim(root: Path) -> Path:
+    """The settings module a harness node runs with (see ``_SHIM``)."""
+    path = root / "harness" / "saraban_harness_settings.py"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_SHIM, encoding="utf-8")
+    return path
 
 
 @dataclass
@@ -198,9 +227,12 @@ class Node:
     def env(self) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items()
                      if not k.startswith("SARABAN_") and k != "DATABASE_URL"}
+        shim = _settings_shim(self.root)
         return {
             **inherited,
-            "DJANGO_SETTINGS_MODULE": "saraban.settings",
+            "DJANGO_SETTINGS_MODULE": shim.stem,
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(shim.parent), inherited.get("PYTHONPATH", "")) if p),
             "DATABASE_URL": self.database_url,
             "SARABAN_VAR_DIR": str(self.root / "var"),
             "SARABAN_FILES_DIR": str(self.root / "files"),
@@ -832,7 +864,7 @@ def ecms_node_pair(root: Path, departments: Sequence[str] = ECMS_DEPARTMENTS,
 @contextlib.contextmanager
 def running_ecms_pair(root: Path, *, db: str = "sqlite",
                       extra_env: Mapping[str, str] | None = None,
-                      departments: Sequence[str] = ECMS_DEPARTMENTS,
+                      departments: Sequence[str] = ECMS_DEPARTMENTS, web_workers: int = 2,
                       ) -> Iterator[tuple[Node, Node, EcmsNode, EcmsNode]]:
     """Saraban nodes A and B (web server and worker each) and their own e-CMS nodes, relaying
     to each other, wired with ``connect_ecms``; everything stopped afterwards."""
@@ -841,6 +873,7 @@ def running_ecms_pair(root: Path, *, db: str = "sqlite",
     try:
         with running_nodes(root, ["a", "b"], db=db, extra_env=env) as (a, b):
             for node in (a, b):
+                node.web_workers = web_workers
                 node.start_web(wait=False)
             for e in (ea, eb):
                 e.start(wait=False)
