@@ -10,7 +10,8 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
 .PHONY: audit-deps run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering demo clean \
-	bench-exchange fault-exchange bench-desk bench-documents bench-search bench-bombs attack
+	bench-exchange fault-exchange bench-ecms fault-ecms bench-desk bench-documents bench-search \
+	bench-bombs attack
 
 $(BIN)/activate:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Saraban needs Python >= 3.12 (see .python-version)")'
@@ -100,6 +101,16 @@ bench-exchange: $(VENV)/.installed-dev
 ## fail at random; prints lost, duplicated and final-state counts (non-zero exit if any).
 fault-exchange: $(VENV)/.installed-dev
 	$(PY) bench/exchange_faults.py
+
+## bench-ecms: letters/s and p50/p99 send-to-accepted (AcceptID back) between two nodes, each
+## talking only to its own local e-CMS node, the two e-CMS nodes relaying (PostgreSQL).
+bench-ecms: $(VENV)/.installed-dev
+	$(PY) bench/ecms.py
+
+## fault-ecms: 200 letters each way through two e-CMS nodes while e-CMS nodes, workers, servers
+## and connections fail at random; prints lost, duplicated and final-state counts (non-zero exit if any).
+fault-ecms: $(VENV)/.installed-dev
+	$(PY) bench/ecms_faults.py
 
 ## bench-desk: "my desk" p50/p95/p99 and queries per request with 100,000 letters (PostgreSQL).
 bench-desk: $(VENV)/.installed-dev
