@@ -126,28 +126,6 @@ def _multipart(fields: Mapping[str, str], files: Sequence[tuple[str, str, bytes,
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
-_SHIM = '''"""Written by saraban.exchange.testing: saraban.settings, plus any SARABAN_ECMS_* setting
-from the environment that saraban.settings does not read itself (a no-op once it does)."""
-import os
-
-import saraban.settings as _base
-from saraban.settings import *  # noqa: F403
-
-for _name, _value in os.environ.items():
-    if _name.startswith("SARABAN_ECMS_") and not hasattr(_base, _name):
-        globals()[_name] = float(_value)
-'''
-
-
-def _settings_shim(root: Path) -> Path:
-    """The settings module a harness node runs with (see ``_SHIM``)."""
-    path = root / "harness" / "saraban_harness_settings.py"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_SHIM, encoding="utf-8")
-    return path
-
-
 @dataclass
 class ApiAnswer:
     status: int
@@ -227,12 +205,9 @@ class Node:
     def env(self) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items()
                      if not k.startswith("SARABAN_") and k != "DATABASE_URL"}
-        shim = _settings_shim(self.root)
         return {
             **inherited,
-            "DJANGO_SETTINGS_MODULE": shim.stem,
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (str(shim.parent), inherited.get("PYTHONPATH", "")) if p),
+            "DJANGO_SETTINGS_MODULE": "saraban.settings",
             "DATABASE_URL": self.database_url,
             "SARABAN_VAR_DIR": str(self.root / "var"),
             "SARABAN_FILES_DIR": str(self.root / "files"),
