@@ -49,6 +49,7 @@ def limits() -> Limits:
         max_depth=int(_setting("SARABAN_ECMS_MAX_DEPTH", base.max_depth)),
         max_file_bytes=int(_setting("SARABAN_ECMS_MAX_FILE_BYTES", base.max_file_bytes)),
         max_files=int(_setting("SARABAN_ECMS_MAX_FILES", base.max_files)),
+        max_elements=int(_setting("SARABAN_ECMS_MAX_ELEMENTS", base.max_elements)),
     )
 
 
