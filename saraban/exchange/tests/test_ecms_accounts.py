@@ -161,3 +161,26 @@ def test_an_unreadable_queue_item_is_recorded_and_deleted_by_its_process_id(org,
     assert (result.refused, result.error, deleted) == (1, "", ["P-77"])
     event = AuditEvent.objects.get(agency=org.province, action="exchange_refuse")
     assert event.details["code"] == "xml_dtd_refused" and event.details["channel"] == "ecms"
+
+
+def test_a_signed_draft_goes_by_e_cms_to_an_agency_reached_only_through_e_cms(org):
+    from saraban.agencies.models import AgencyKind
+    from saraban.agencies.services import agency_create
+    from saraban.documents.models import Draft
+    from saraban.documents.services import _recipients_for_dispatch
+    from saraban.exchange.ecms.accounts import ecms_account_set, ecms_entry_add
+
+    cgd = agency_create(kind=AgencyKind.DEPARTMENT, name_th="กรมบัญชีกลาง", is_tenant=True,
+                        exchange_code="0300100000")
+    ecms_entry_add(department="0300100000", name="กรมบัญชีกลาง")
+
+    def channels(secrecy: int = 0) -> list[str]:
+        draft = Draft(tenant=org.ministry, secrecy=secrecy, recipients=[
+            {"agency": a.pk, "channel": "auto", "text": "", "address": ""}
+            for a in (cgd, org.province)])
+        return [r.channel for r in _recipients_for_dispatch(draft)]
+
+    assert channels() == ["post", "saraban"]  # no e-CMS account: not by e-CMS
+    ecms_account_set(agency=org.ministry, department=MOI, node_url="http://127.0.0.1:9/x")
+    assert channels() == ["ecms", "saraban"]
+    assert channels(secrecy=3) == ["hand", "hand"]
