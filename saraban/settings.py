@@ -275,7 +275,8 @@ def _ecms(name: str, default: str) -> float:
 
 SARABAN_ECMS_POLL_SECONDS = _ecms("POLL", "30")
 SARABAN_ECMS_POLL_BATCH = int(_ecms("POLL_BATCH", "50"))
-SARABAN_ECMS_LEASE_SECONDS = _ecms("LEASE", "120")
+# A killed worker holds its account's poll back this long: twice the time-out and a little.
+SARABAN_ECMS_LEASE_SECONDS = _ecms("LEASE", "65")
 SARABAN_ECMS_TIMEOUT_SECONDS = _ecms("TIMEOUT", "30")
 SARABAN_ECMS_MAX_BYTES = int(_ecms("MAX_BYTES", str(64 << 20)))
 SARABAN_ECMS_MAX_DEPTH = int(_ecms("MAX_DEPTH", "64"))
