@@ -6,9 +6,10 @@
 Two Saraban nodes (saraban.exchange.testing: each its own database, gunicorn web server and
 worker) each talk only to their own local e-CMS node process (``saraban ecms node``), and
 the two e-CMS nodes relay to each other. ``--senders`` threads per node send ``--letters``
-letters each way, flat out, each with a one-page PDF and a one-page attachment, through the
-node's API (channel "ecms"); a clerk bot on each node registers what arrives through the
-inbox API, so an AcceptLetterNotifier with the receipt number (AcceptID) goes back.
+letters each way, flat out (``--rate``: paced), each with its own one-page PDF and one-page
+attachment (``--same-files``: the same two with every letter), through the node's API
+(channel "ecms"); a clerk bot on each node registers what arrives through the inbox API, so
+an AcceptLetterNotifier with the receipt number (AcceptID) goes back.
 
 For every letter it takes the moment the sender's API answered and the moment the sender's
 delivery became ``registered`` with the AcceptID (its ``registered_at``, set when the
@@ -68,13 +69,18 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn workers per node")
     parser.add_argument("--poll", type=float, default=0.3,
                         help="SARABAN_ECMS_POLL_SECONDS: how often a worker polls its node")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="letters per second each node sends (0: as fast as the API takes)")
+    parser.add_argument("--same-files", action="store_true",
+                        help="send the same PDF and attachment with every letter")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--keep", action="store_true", help="keep the nodes' files and logs")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="saraban-bench-ecms-"))
     print(f"e-CMS bench: {args.letters} letters each way (PDF + attachment), "
-          f"{args.senders} senders per node, {args.db}, two e-CMS nodes relaying")
+          f"{args.senders} senders per node, {args.db}, rate {args.rate or 'unlimited'} "
+          "per node, two e-CMS nodes relaying")
     env = {"SARABAN_ECMS_POLL_SECONDS": str(args.poll)}
     with running_ecms_pair(root, db=args.db, extra_env=env,
                            web_workers=args.web_workers) as (a, b, _ea, _eb):
@@ -92,10 +98,16 @@ def main() -> int:
                     i = next(counters[node.name], None)
                 if i is None:
                     return
+                if args.rate:  # letter i leaves at first + i/rate (an open-loop load)
+                    time.sleep(max(0.0, first + i / args.rate - time.time()))
+                subject = f"ทดสอบสมรรถนะ e-CMS {node.name}→{to.name} ฉบับที่ {i + 1:05d}"
+                if args.same_files:
+                    files = (pdf, attachment)
+                else:  # each letter its own PDF and attachment, as in real life
+                    files = (tiny_pdf(subject), tiny_pdf(f"แนบ {subject}"))
                 try:
-                    answer = node.send_ecms_letter(
-                        to, f"ทดสอบสมรรถนะ e-CMS {node.name}→{to.name} ฉบับที่ {i + 1:05d}",
-                        pdf=pdf, attachment=attachment)
+                    answer = node.send_ecms_letter(to, subject, pdf=files[0],
+                                                   attachment=files[1])
                 except (OSError, NodeError) as exc:
                     errors.append(str(exc))
                     continue

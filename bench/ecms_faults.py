@@ -11,7 +11,7 @@ this script:
     A's worker → [proxy a↔EA] → EA → [proxy EA→EB] → EB ← [proxy b↔EB] ← B's worker
                                 EA ← [proxy EB→EA] ← EB
 
-``--letters`` letters each way (200), each with a one-page PDF and an attachment, are sent
+``--letters`` letters each way (200), each with its own one-page PDF and attachment, are sent
 through each node's API (channel "ecms"); a clerk bot on each node registers what arrives
 through its inbox API (so an AcceptLetterNotifier with the receipt number goes back). While
 that happens, at random moments, this script
@@ -260,18 +260,18 @@ class Run:
         self.api_errors: Counter[str] = Counter()
         self.sending_done = threading.Event()
         self.stop = threading.Event()
-        self.pdf = tiny_pdf("fault test")
-        self.attachment = tiny_pdf("แนบ")
 
     # ---- sending through the API -------------------------------------------------------
 
     def send_all(self, sender: Node, to: Node, count: int) -> None:
         for i in range(count):
             subject = f"ทดสอบความทนทาน e-CMS {sender.name}→{to.name} ฉบับที่ {i + 1:05d}"
+            # Each letter its own PDF and attachment, as in real life.
+            pdf, attachment = tiny_pdf(subject), tiny_pdf(f"แนบ {subject}")
             while True:
                 try:
-                    sender.send_ecms_letter(to, subject, pdf=self.pdf,
-                                            attachment=self.attachment, timeout=30)
+                    sender.send_ecms_letter(to, subject, pdf=pdf, attachment=attachment,
+                                            timeout=30)
                     break
                 except (OSError, NodeError) as exc:
                     # The web server was killed under the call: did the letter get in?
