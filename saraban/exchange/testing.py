@@ -34,6 +34,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -178,6 +179,7 @@ class Node:
     worker: subprocess.Popen[bytes] | None = None
     _pg_name: str = ""
     _token: str = ""
+    _token_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _inbox_api: bool | None = None
     _logs: list[Any] = field(default_factory=list)
 
@@ -395,6 +397,15 @@ class Node:
     def api(self, method: str, path: str, *, body: bytes | None = None,
             content_type: str = "application/json", timeout: float = 60) -> ApiAnswer:
         """An authenticated API call as the registry clerk."""
+        with self._token_lock:  # one sign-in (and password change) for all threads
+            self._sign_in(timeout)
+        headers = {"Authorization": f"Bearer {self._token}"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        return http_json(method, f"{self.url}/api/v1{path}", body=body, headers=headers,
+                         timeout=timeout)
+
+    def _sign_in(self, timeout: float) -> None:
         if not self._token:
             answer = http_json(
                 "POST", f"{self.url}/api/v1/auth/token",
@@ -404,13 +415,13 @@ class Node:
             )
             if answer.status != 201:
                 raise NodeError(f"node {self.name}: no token ({answer.status} {answer.body})")
-            self._token = str(answer.body["token"])
-            self._first_password_change(timeout)
-        headers = {"Authorization": f"Bearer {self._token}"}
-        if body is not None:
-            headers["Content-Type"] = content_type
-        return http_json(method, f"{self.url}/api/v1{path}", body=body, headers=headers,
-                         timeout=timeout)
+            token = str(answer.body["token"])
+            self._token = token
+            try:
+                self._first_password_change(timeout)
+            except BaseException:
+                self._token = ""
+                raise
 
     def _first_password_change(self, timeout: float) -> None:
         """Onboarding gave the clerk a password someone else chose: change it, as the API
