@@ -9,6 +9,7 @@ whole page of a register, "ลงรับแล้ว 2/3" per line.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from typing import Any
 
 from django import template
 from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Value, When
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from saraban.agencies.models import Person
 from saraban.exchange.models import DirectoryEntry, MessageType, OutboxMessage, OutState
@@ -48,6 +51,38 @@ def _overdue() -> Case:
                 output_field=BooleanField())
 
 
+def _wire_time(text: str) -> dt.datetime | None:
+    """A date-time as an e-CMS notifier writes it (ISO, naive = Bangkok time)."""
+    when = parse_datetime(text.strip()) if text.strip() else None
+    if when is not None and timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    return when
+
+
+def _ecms(out: OutboxMessage) -> dict[str, Any] | None:
+    """e-CMS deliveries: the ProcessID from the own node, whether the recipient's node
+    reported the letter arrived (``ReceiveLetterNotifier``), and a pending dispute."""
+    receipt = out.transport_receipt if isinstance(out.transport_receipt, dict) else {}
+    wire = out.payload.get("ecms") if isinstance(out.payload, dict) else None
+    if receipt.get("channel") != "ecms" and not isinstance(wire, dict):
+        return None
+    arrived = receipt.get("arrived")
+    arrived = arrived if isinstance(arrived, dict) else None
+    text = str((arrived or {}).get("accept_date") or "")
+    try:
+        arrived_at = _wire_time(text)
+    except ValueError:
+        arrived_at = None
+    return {
+        "process_id": str(receipt.get("process_id") or ""),
+        "arrived": arrived is not None,
+        "arrived_at": arrived_at,
+        "arrived_text": "" if arrived_at else text,
+        "disputed": "disputed" in out.payload,
+        "registered": out.state == OutState.REGISTERED and isinstance(wire, dict),
+    }
+
+
 @register.inclusion_tag("web/exchange/_deliveries.html", takes_context=True)
 def letter_deliveries(context: template.Context, letter: Letter) -> dict[str, Any]:
     rows = list(
@@ -75,6 +110,7 @@ def letter_deliveries(context: template.Context, letter: Letter) -> dict[str, An
                 or (o.dispatch.recipient_display if o.dispatch else o.recipient_code),
                 "channel": o.dispatch.get_channel_display() if o.dispatch else "Saraban",
                 "replaced": getattr(o, "replaced", False),
+                "ecms": _ecms(o),
             }
             for o in rows
         ],
