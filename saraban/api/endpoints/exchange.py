@@ -39,6 +39,7 @@ from saraban.exchange.models import (
     OutState,
 )
 from saraban.exchange.outbox import (
+    exchange_dispute_accept_id,
     exchange_requeue,
     exchange_resend,
     exchange_withdraw,
@@ -135,6 +136,16 @@ class DeliveryOut(Schema):
     last_error: str
     attempts: int
     replaces: uuid.UUID | None
+    process_id: str | None = Field(
+        None, description="e-CMS: the ProcessID the agency's own e-CMS node gave the letter")
+    arrived: bool = Field(
+        False, description="e-CMS: the recipient's node reported the letter arrived "
+                           "(ReceiveLetterNotifier)")
+    arrived_at: str | None = Field(
+        None, description="e-CMS: when it arrived, as the recipient's node wrote it")
+    disputed: bool = Field(
+        False, description="e-CMS: the receipt number was disputed (InvalidAcceptIDNotifier "
+                           "sent), a new one is awaited")
 
 
 class DeliveriesOut(Schema):
@@ -328,7 +339,23 @@ def delivery_out(out: OutboxMessage, names: dict[str, str]) -> DeliveryOut:
         last_error=out.last_error,
         attempts=out.attempts,
         replaces=out.replaces.message_id if out.replaces else None,
+        **_ecms_fields(out),
     )
+
+
+def _ecms_fields(out: OutboxMessage) -> dict[str, Any]:
+    """The e-CMS part of a delivery: ProcessID, arrival and a pending dispute."""
+    receipt = out.transport_receipt if isinstance(out.transport_receipt, dict) else {}
+    if receipt.get("channel") != "ecms" and not isinstance(out.payload.get("ecms"), dict):
+        return {}
+    arrived = receipt.get("arrived")
+    arrived = arrived if isinstance(arrived, dict) else None
+    return {
+        "process_id": str(receipt.get("process_id") or "") or None,
+        "arrived": arrived is not None,
+        "arrived_at": (str(arrived.get("accept_date") or "") or None) if arrived else None,
+        "disputed": "disputed" in out.payload,
+    }
 
 
 @letters_router.get(
@@ -403,3 +430,21 @@ def outbox_requeue(request: HttpRequest, message_id: uuid.UUID) -> DeliveryOut:
     person = current_person(request)
     out = _outbox(person, message_id)
     return _one(exchange_requeue(actor=resolve_actor(person), out=out))
+
+
+@router.post(
+    "/outbox/{message_id}/dispute", response={200: DeliveryOut, **ERRORS},
+    url_name="exchange_outbox_dispute",
+    summary="Dispute the receipt number an e-CMS recipient gave",
+    openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ReasonIn"}}}}},
+)
+def outbox_dispute(request: HttpRequest, message_id: uuid.UUID) -> DeliveryOut:
+    """e-CMS: tell the recipient its AcceptID is wrong (``InvalidAcceptIDNotifier``,
+    optional JSON ``{"reason"}``); its next AcceptLetterNotifier replaces the number.
+    409 ``not_disputable`` unless the letter went by e-CMS and was registered."""
+    person = current_person(request)
+    out = _outbox(person, message_id)
+    reason = _optional_reason(request)
+    exchange_dispute_accept_id(actor=resolve_actor(person), out=out, reason=reason)
+    return _one(out)
