@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+ECMS_PORT ?= 8780
 PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
@@ -26,10 +27,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-## run: install, migrate, load the demo organisation, serve the web app and the worker.
+## run: install, migrate, load the demo organisation, serve the web app and the worker
+## (and a local e-CMS node on ECMS_PORT for the demo's e-CMS letters).
 run: $(VENV)/.installed
 	$(DEMO_ENV) $(BIN)/saraban migrate --no-input
-	$(DEMO_ENV) $(BIN)/saraban load_demo
+	$(DEMO_ENV) SARABAN_DEMO_ECMS_URL=http://127.0.0.1:$(ECMS_PORT) $(BIN)/saraban load_demo
+	@mkdir -p var; $(DEMO_ENV) $(BIN)/saraban ecms node --host 127.0.0.1 --port $(ECMS_PORT) \
+		--data var/ecms-node --department "1500100000=สำนักงานปลัดกระทรวงมหาดไทย" \
+		--department "2100500000=กรมควบคุมโรค" > var/ecms-node.log 2>&1 & \
+	trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/saraban serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then on PostgreSQL (required when CI=true).

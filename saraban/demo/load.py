@@ -11,6 +11,7 @@ come from ``issue_number`` and restart on 1 January like any real register.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,6 +62,11 @@ DEMO_ACCOUNTS: Final = (
 )
 CABINET_NAME: Final = "สำนักเลขาธิการคณะรัฐมนตรี"
 FONT_DIR: Final = Path(fontpkg_sarabun.__file__).parent / "files"
+# e-CMS: สป.มท. talks to its own e-CMS node (``make run`` starts a local one there, hosting
+# both departments), through which it reaches กรมควบคุมโรค, an agency on another vendor's system.
+DEMO_ECMS_URL: Final = os.environ.get("SARABAN_DEMO_ECMS_URL", "http://127.0.0.1:8780")
+DEMO_ECMS_OWN: Final = ("1500100000", "สำนักงานปลัดกระทรวงมหาดไทย")
+DEMO_ECMS_OTHER: Final = ("2100500000", "กรมควบคุมโรค")
 
 _PDF_SOURCE: Final = """\
 #let inp = sys.inputs
@@ -170,6 +176,13 @@ def _build_agencies(org: SampleOrg) -> _Demo:
     ):
         agency_enrol(agency=agency, code=code)
         agency.refresh_from_db()
+    from saraban.exchange.ecms.accounts import ecms_account_set, ecms_entry_add
+
+    own, other = DEMO_ECMS_OWN, DEMO_ECMS_OTHER
+    ecms_account_set(agency=org.ministry, department=own[0],
+                     node_url=f"{DEMO_ECMS_URL}/{own[0]}/ecms-ws01/service2")
+    ecms_entry_add(department=other[0], name=other[1],
+                   node_url=f"{DEMO_ECMS_URL}/{other[0]}/ecms-ws01/service2")
     for name, code in (("อำเภอเมืองเชียงใหม่", "0017.1"), ("อำเภอแม่ริม", "0017.2")):
         agency_create(kind=AgencyKind.DISTRICT, name_th=name, parent=org.province,
                       office_code=code)
@@ -422,6 +435,12 @@ def _year_letters(demo: _Demo, letters: _Letters, *, current: bool) -> None:
                                         to_registry=org.ict_registry, note="เพื่อดำเนินการ")
             handover_register(actor=clerk, handover=handover)
             letter_hand_over(actor=clerk, letter=waiting.letter, to_registry=org.ict_registry)
+        # To an agency on another vendor's system, through the e-CMS.
+        letters.outgoing(central, LetterDetails(
+            kind=LetterKind.EXTERNAL, subject="ขอข้อมูลการเฝ้าระวังโรคติดต่อในพื้นที่",
+            urgency=u.URGENT, salutation="เรียน อธิบดีกรมควบคุมโรค",
+        ), [Recipient(channel=Channel.ECMS, text=DEMO_ECMS_OTHER[1], code=DEMO_ECMS_OTHER[0])],
+            pdf=True)
         wrong = letters.outgoing(central, LetterDetails(
             kind=LetterKind.EXTERNAL, subject="ขอเชิญประชุม (ออกเลขซ้ำซ้อน)",
         ), [Recipient(channel=Channel.POST, text="สำนักงาน ก.พ.")])
