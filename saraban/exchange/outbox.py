@@ -82,49 +82,32 @@ def sender_code_of(tenant: Agency) -> str:
     return tenant.exchange_code
 
 
-def check_recipients(tenant: Agency, codes: Iterable[str]) -> None:
-    """Refuse a Saraban-channel dispatch the exchange cannot carry (before anything is written)."""
+def check_recipients(tenant: Agency, codes: Iterable[str], *, ecms: bool = False) -> None:
+    """Refuse a dispatch the exchange cannot carry (before anything is written).
+
+    Saraban channel: every recipient in the directory. e-CMS (``ecms``): the sender also needs
+    an e-CMS account (its own node) and every recipient an e-CMS entry (a department id).
+    """
     wanted = set(codes)
     if not wanted:
         return
     own = sender_code_of(tenant)
-    if own in wanted:
-        raise ValidationFailed("ส่งหนังสือถึงส่วนราชการของตนเองทางระบบไม่ได้",
-                               code="recipient_is_sender", field="recipients")
-    known = set(DirectoryEntry.objects.filter(code__in=wanted).values_list("code", flat=True))
-    missing = sorted(wanted - known)
-    if missing:
-        raise ValidationFailed(
-            f"ไม่พบหน่วยงานผู้รับในทะเบียนหน่วยงานที่รับส่งทางระบบ: {', '.join(missing)}",
-            code="unknown_exchange_recipient",
-            field="recipients",
-            details={"codes": missing},
-        )
-
-
-def check_ecms_recipients(tenant: Agency, codes: Iterable[str]) -> None:
-    """Refuse an e-CMS dispatch the exchange cannot carry (before anything is written): the
-    sender needs an e-CMS account (its own node) and every recipient an e-CMS directory entry
-    (a department id)."""
-    wanted = set(codes)
-    if not wanted:
-        return
-    own = sender_code_of(tenant)
-    if not EcmsAccount.objects.filter(agency=tenant).exists():
+    if ecms and not EcmsAccount.objects.filter(agency=tenant).exists():
         raise ValidationFailed("ส่วนราชการนี้ยังไม่ได้ตั้งค่าการเชื่อมต่อ e-CMS",
                                code="sender_not_in_ecms", field="channel")
     if own in wanted:
         raise ValidationFailed("ส่งหนังสือถึงส่วนราชการของตนเองทางระบบไม่ได้",
                                code="recipient_is_sender", field="recipients")
-    known = set(
-        DirectoryEntry.objects.filter(code__in=wanted).exclude(ecms_department_id="")
-        .values_list("code", flat=True)
-    )
-    missing = sorted(wanted - known)
+    entries = DirectoryEntry.objects.filter(code__in=wanted)
+    if ecms:
+        entries = entries.exclude(ecms_department_id="")
+    missing = sorted(wanted - set(entries.values_list("code", flat=True)))
     if missing:
+        where, code = ((" e-CMS", "unknown_ecms_recipient") if ecms
+                       else ("ที่รับส่งทางระบบ", "unknown_exchange_recipient"))
         raise ValidationFailed(
-            f"ไม่พบหน่วยงานผู้รับในทะเบียนหน่วยงาน e-CMS: {', '.join(missing)}",
-            code="unknown_ecms_recipient",
+            f"ไม่พบหน่วยงานผู้รับในทะเบียนหน่วยงาน{where}: {', '.join(missing)}",
+            code=code,
             field="recipients",
             details={"codes": missing},
         )

@@ -372,36 +372,30 @@ def letter_register_outgoing(
         if r.channel == Channel.EMAIL and not r.address.strip():
             raise ValidationFailed("กรุณาระบุที่อยู่ไปรษณีย์อิเล็กทรอนิกส์", code="email_required",
                                    field="address")
-    # Saraban-channel recipients outside this agency go through the exchange; a unit of the
-    # agency itself is reached inside the node (internal distribution).
-    electronic = [
-        r for r in recipients
-        if r.channel == Channel.SARABAN
-        and not (r.agency is not None and r.agency.tenant_id == tenant.pk)
-    ]
-    if electronic:
+    # Saraban-channel recipients outside this agency go through the exchange (a unit of the
+    # agency itself is reached inside the node: internal distribution); e-CMS recipients too,
+    # posted to this agency's own e-CMS node.
+    electronic: list[Recipient] = []
+    for channel, by in ((Channel.SARABAN, "ทางระบบ"), (Channel.ECMS, "ทาง e-CMS")):
+        chosen = [
+            r for r in recipients
+            if r.channel == channel
+            and not (channel == Channel.SARABAN and r.agency is not None
+                     and r.agency.tenant_id == tenant.pk)
+        ]
+        if not chosen:
+            continue
         from saraban.exchange.outbox import check_recipients
 
-        for r in electronic:
+        for r in chosen:
             if not r.exchange_code:
                 raise ValidationFailed(
-                    "ผู้รับนี้ไม่มีรหัสรับส่งหนังสือทางระบบ เลือกช่องทางอื่น",
+                    f"ผู้รับนี้ไม่มีรหัสรับส่งหนังสือ{by} เลือกช่องทางอื่น",
                     code="recipient_not_electronic", field="recipients",
                 )
-        check_recipients(tenant, [r.exchange_code for r in electronic])
-    # e-CMS recipients go through the exchange too, posted to this agency's own e-CMS node.
-    ecms = [r for r in recipients if r.channel == Channel.ECMS]
-    if ecms:
-        from saraban.exchange.outbox import check_ecms_recipients
-
-        for r in ecms:
-            if not r.exchange_code:
-                raise ValidationFailed(
-                    "ผู้รับนี้ไม่มีรหัสรับส่งหนังสือทาง e-CMS เลือกช่องทางอื่น",
-                    code="recipient_not_electronic", field="recipients",
-                )
-        check_ecms_recipients(tenant, [r.exchange_code for r in ecms])
-        electronic = [*electronic, *ecms]
+        check_recipients(tenant, [r.exchange_code for r in chosen],
+                         ecms=channel == Channel.ECMS)
+        electronic += chosen
     if details.recipient_agency is None and not details.recipient_text.strip() and recipients:
         first = recipients[0]
         details.recipient_agency = first.agency
