@@ -283,6 +283,22 @@ SARABAN_ECMS_MAX_DEPTH = int(_ecms("MAX_DEPTH", "64"))
 SARABAN_ECMS_MAX_FILE_BYTES = int(_ecms("MAX_FILE_BYTES", str(40 << 20)))
 SARABAN_ECMS_MAX_FILES = int(_ecms("MAX_FILES", "100"))
 SARABAN_ECMS_MAX_ELEMENTS = int(_ecms("MAX_ELEMENTS", "200000"))
+# The central e-mail address (saraban.exchange.mail): how often the worker reads each agency's
+# mailbox over IMAP, how many mails per turn, the poll lease (several workers), the IMAP/SMTP
+# time-out, and the parser's limits for one arriving mail.
+def _mail(name: str, default: str) -> float:
+    """``SARABAN_MAIL_<NAME>`` (also spelt with a ``_SECONDS`` suffix for the times)."""
+    value = os.environ.get(f"SARABAN_MAIL_{name}") or os.environ.get(f"SARABAN_MAIL_{name}_SECONDS")
+    return float(value or default)
+
+
+SARABAN_MAIL_POLL_SECONDS = _mail("POLL", "60")
+SARABAN_MAIL_POLL_BATCH = int(_mail("POLL_BATCH", "100"))
+SARABAN_MAIL_LEASE_SECONDS = _mail("LEASE", "120")
+SARABAN_MAIL_TIMEOUT_SECONDS = _mail("TIMEOUT", "30")
+SARABAN_MAIL_MAX_BYTES = int(_mail("MAX_BYTES", str(25 << 20)))
+SARABAN_MAIL_MAX_PARTS = int(_mail("MAX_PARTS", "300"))
+SARABAN_MAIL_MAX_DEPTH = int(_mail("MAX_DEPTH", "12"))
 # How often the worker checks certificates that lapse (warnings at 60, 30 and 7 days).
 SARABAN_CERT_CHECK_SECONDS = float(os.environ.get("SARABAN_CERT_CHECK_SECONDS", "86400"))
 

@@ -35,6 +35,7 @@ TIFF = "image/tiff"
 ZIP_OFFICE = "application/vnd.openxmlformats-officedocument"
 ODF = "application/vnd.oasis.opendocument"
 ZIP = "application/zip"  # what the first bytes of an Office or OpenDocument file claim
+EML = "message/rfc822"  # an e-mail kept exactly as it arrived (never read as a document)
 
 MAIN_TYPES = frozenset({PDF, PNG, JPEG, TIFF})
 ATTACHMENT_TYPES = MAIN_TYPES | {ZIP_OFFICE, ODF}
@@ -126,6 +127,31 @@ def store_file(
     """
     with check_file(source, allowed=allowed, max_bytes=max_bytes) as checked:
         return checked.keep()
+
+
+def store_mail_original(raw: bytes) -> Blob:
+    """Keep an arrived e-mail byte for byte (the original of a letter that came by e-mail).
+
+    It is not read as a document (its parts were checked one by one by the mail intake), so
+    only its size is limited (``SARABAN_MAIL_MAX_BYTES``); it is served only as a download.
+    """
+    limit = int(getattr(settings, "SARABAN_MAIL_MAX_BYTES", settings.SARABAN_MAX_FILE_BYTES))
+    if not raw:
+        raise FileRejected("ไฟล์ว่างเปล่า", code="file_empty")
+    if len(raw) > limit:
+        raise FileRejected(f"ไฟล์มีขนาดเกิน {limit // (1024 * 1024)} MB ที่กำหนด",
+                           code="file_too_large", details={"max_bytes": limit})
+    sha = hashlib.sha256(raw).hexdigest()
+    root = Path(settings.SARABAN_FILES_DIR)
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=root / "tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+        return CheckedFile(tmp=tmp, sha256=sha, size=len(raw), content_type=EML).keep()
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def store_files(items: Sequence[tuple[IO[bytes] | bytes, Iterable[str]]]) -> list[Blob]:

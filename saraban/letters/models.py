@@ -93,6 +93,9 @@ class Letter(models.Model):
     body = models.TextField("ข้อความ", blank=True)
     is_circular = models.BooleanField("หนังสือเวียน", default=False)
     is_paper = models.BooleanField("ฉบับกระดาษ", default=False)
+    # How an incoming letter reached the registry: a ``Channel`` value ("saraban", "ecms",
+    # "email"), or empty for one handed in or scanned at the desk.
+    received_via = models.CharField("ช่องทางที่ได้รับ", max_length=16, blank=True, default="")
     secret_readers = models.ManyToManyField(Person, blank=True, related_name="+")
     created_by = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
@@ -152,6 +155,8 @@ class Blob(models.Model):
 class FileRole(models.TextChoices):
     MAIN = "main", "ไฟล์หนังสือ"
     ATTACHMENT = "attachment", "สิ่งที่ส่งมาด้วย"
+    # The message exactly as it arrived (an e-mail's raw .eml), kept beside the letter.
+    ORIGINAL = "original", "ต้นฉบับที่ได้รับ"
 
 
 class LetterFile(models.Model):

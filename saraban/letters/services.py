@@ -23,6 +23,7 @@ from saraban.core.errors import Conflict, FileRejected, PermissionDenied, Valida
 from . import files
 from .access import registries_for
 from .models import (
+    ELECTRONIC_CHANNELS,
     INCOMING_SERIES,
     SUBKINDS_OF,
     Blob,
@@ -92,6 +93,8 @@ class LetterDetails:
     secret_readers: Sequence[Person] = field(default_factory=list)
     is_paper: bool = False
     remarks: str = ""
+    # An incoming letter's channel (``Channel`` value) when it arrived electronically.
+    received_via: str = ""
 
 
 def _validate(details: LetterDetails, *, tenant: Agency) -> None:
@@ -184,6 +187,7 @@ def _create_letter(
         body=details.body,
         is_circular=is_circular,
         is_paper=details.is_paper,
+        received_via=details.received_via,
         created_by=actor.person,
         created_at=now,
     )
@@ -285,17 +289,28 @@ def letter_register_incoming(
     details: LetterDetails,
     main_file: Upload | None = None,
     attachments: Sequence[Upload] = (),
+    originals: Sequence[Upload] = (),
 ) -> RegisterEntry:
-    """Register a letter received by this registry and give it its receipt number."""
+    """Register a letter received by this registry and give it its receipt number.
+
+    ``originals`` are the messages exactly as they arrived (an e-mail's .eml), kept beside
+    the letter's files as ``FileRole.ORIGINAL``.
+    """
     _check_registry(actor, registry)
     tenant = registry.tenant
     _validate(details, tenant=tenant)
+    if details.received_via and details.received_via not in ELECTRONIC_CHANNELS:
+        raise ValidationFailed("ช่องทางที่ได้รับไม่ถูกต้อง", code="bad_channel",
+                               field="received_via")
     kind = SeriesKind.SECRET_INCOMING if details.secrecy > 0 else SeriesKind.INCOMING
     series = series_of(registry, kind)
     if not (details.sender_agency or details.sender_text.strip()):
         raise ValidationFailed("กรุณาระบุผู้ส่ง (จาก)", code="sender_required", field="sender")
     with transaction.atomic():
         stored = _store_uploads(main_file, attachments)
+        stored += [(FileRole.ORIGINAL, u.filename, files.store_mail_original(
+            u.content if isinstance(u.content, bytes) else u.content.read()))
+            for u in originals]
         now = timezone.now()
         letter = _create_letter(
             actor=actor, registry=registry, direction="incoming", details=details, now=now,

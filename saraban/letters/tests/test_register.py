@@ -143,3 +143,45 @@ def test_hand_over_to_unit_registers_again(org):
     assert unit_entry.series.registry == org.ict_registry
     assert unit_entry.number == 1
     assert access_letter(org.director, entry.letter_id) == entry.letter
+
+
+def test_incoming_by_email_keeps_its_channel_and_the_original_mail(org):
+    actor = resolve_actor(org.clerk)
+    raw = (b"From: =?utf-8?b?4Liq4Liy4Lij4Lia4Lij4Lij4LiT?= <saraban@dla.go.th>\r\n"
+           b"Subject: test\r\nMessage-ID: <a1@dla.go.th>\r\n\r\nbody\r\n")
+    entry = letter_register_incoming(
+        actor=actor, registry=org.central, details=incoming(received_via="email"),
+        main_file=Upload("letter.pdf", tiny_pdf()),
+        originals=[Upload("message.eml", raw)],
+    )
+    letter = entry.letter
+    assert letter.received_via == "email"
+    roles = {f.role: f for f in letter.files.select_related("blob")}
+    assert set(roles) == {"main", "original"}
+    original = roles["original"]
+    assert original.filename == "message.eml"
+    assert original.blob.content_type == "message/rfc822"
+    from saraban.letters.files import read_blob
+
+    assert read_blob(original.blob) == raw
+
+
+def test_incoming_channel_must_be_electronic(org):
+    actor = resolve_actor(org.clerk)
+    before = RegisterEntry.objects.count()
+    with pytest.raises(ValidationFailed) as exc:
+        letter_register_incoming(actor=actor, registry=org.central,
+                                 details=incoming(received_via="carrier-pigeon"))
+    assert exc.value.code == "bad_channel"
+    assert RegisterEntry.objects.count() == before
+
+
+def test_an_original_mail_over_the_limit_is_refused(org, settings):
+    settings.SARABAN_MAIL_MAX_BYTES = 100
+    actor = resolve_actor(org.clerk)
+    with pytest.raises(FileRejected) as exc:
+        letter_register_incoming(actor=actor, registry=org.central,
+                                 details=incoming(received_via="email"),
+                                 originals=[Upload("big.eml", b"X: y\r\n\r\n" + b"a" * 200)])
+    assert exc.value.code == "file_too_large"
+    assert not Letter.objects.filter(subject="ขอเชิญประชุม").exists()
