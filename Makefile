@@ -11,7 +11,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
 .PHONY: audit-deps run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering demo clean \
-	bench-exchange fault-exchange bench-ecms fault-ecms bench-desk bench-documents bench-search \
+	bench-exchange fault-exchange bench-ecms fault-ecms bench-mail fault-mail mail-deps bench-desk bench-documents bench-search \
 	bench-bombs attack
 
 $(BIN)/activate:
@@ -39,7 +39,7 @@ run: $(VENV)/.installed
 	$(DEMO_ENV) $(BIN)/saraban serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then on PostgreSQL (required when CI=true).
-test: $(VENV)/.installed-dev browser-deps signature-deps ocr-deps
+test: $(VENV)/.installed-dev browser-deps signature-deps ocr-deps mail-deps
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -84,6 +84,16 @@ ocr-deps:
 			 (apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-tha tesseract-ocr-eng ocrmypdf poppler-utils >/dev/null)); \
 		else echo "ocrmypdf/tesseract-ocr-tha not found: OCR tests will be skipped (scans are kept without text)"; fi; }
 
+## mail-deps: Debian's Dovecot, the real IMAP server the central-mailbox tests start (each test
+## run starts its own instance on a free port; the system service is not used).
+mail-deps:
+	@command -v dovecot >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's dovecot-imapd for the mail tests"; \
+			(apt-get install -y -qq dovecot-imapd >/dev/null 2>&1 || \
+			 (apt-get update -qq && apt-get install -y -qq dovecot-imapd >/dev/null)); \
+		else echo "dovecot not found: IMAP tests will be skipped (install Debian's dovecot-imapd)"; fi; }
+
 ## audit-deps: known vulnerabilities in the installed packages (pip-audit, PyPI's advisory data).
 audit-deps: $(VENV)/.installed-dev
 	$(PY) scripts/audit_deps.py
@@ -117,6 +127,16 @@ bench-ecms: $(VENV)/.installed-dev
 ## and connections fail at random; prints lost, duplicated and final-state counts (non-zero exit if any).
 fault-ecms: $(VENV)/.installed-dev
 	$(PY) bench/ecms_faults.py
+
+## bench-mail: mails taken in per second (the postfix-pipe path) and the time from arrival in
+## the IMAP mailbox (Dovecot) to the electronic inbox with the poll running.
+bench-mail: $(VENV)/.installed-dev mail-deps
+	$(PY) bench/mail.py
+
+## fault-mail: 500 mails in a real IMAP mailbox; the intake is killed (SIGKILL) mid-batch and
+## restarted until all are in; prints lost and duplicated counts (non-zero exit if any).
+fault-mail: $(VENV)/.installed-dev mail-deps
+	$(PY) bench/mail_faults.py
 
 ## bench-desk: "my desk" p50/p95/p99 and queries per request with 100,000 letters (PostgreSQL).
 bench-desk: $(VENV)/.installed-dev
