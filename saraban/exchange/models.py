@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from saraban.agencies.models import Agency, Person
+from saraban.core import keys
 from saraban.letters.models import Blob, Dispatch, Letter, RegisterEntry
 
 DEPARTMENT_ID = RegexValidator(r"^[0-9]{10}\Z", "รหัสหน่วยงาน e-CMS ต้องเป็นตัวเลข 10 หลัก",
@@ -176,7 +177,7 @@ class OutboxMessage(models.Model):
     type = models.CharField(max_length=16, choices=MessageType.choices)
     sender = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     sender_code = models.CharField(max_length=64)
-    recipient_code = models.CharField(max_length=64, db_index=True)
+    recipient_code = models.CharField(max_length=320, db_index=True)
     letter = models.ForeignKey(
         Letter, null=True, blank=True, on_delete=models.PROTECT, related_name="outbox"
     )
@@ -226,7 +227,7 @@ class InState(models.TextChoices):
 class InboxMessage(models.Model):
     """A letter that arrived for an agency on this node, waiting in its electronic inbox."""
 
-    sender_code = models.CharField(max_length=64)
+    sender_code = models.CharField(max_length=320)
     message_id = models.UUIDField()
     recipient = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="inbox")
     content_digest = models.CharField(max_length=64)
@@ -331,3 +332,138 @@ class EcmsUnmatched(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.letter_id} ({self.reason})"
+
+
+# ---- e-mail: the agency's central mailbox (saraban@…) ----------------------------------------
+
+
+class MailSecurity(models.TextChoices):
+    SSL = "ssl", "SSL/TLS"
+    STARTTLS = "starttls", "STARTTLS"
+    NONE = "none", "ไม่เข้ารหัส (เฉพาะเครือข่ายภายใน)"
+
+
+#: The purposes (``saraban.core.keys``) the mailbox's secrets are sealed for, + ":<agency id>".
+MAIL_IMAP_PURPOSE = "mail-imap-password"
+MAIL_SMTP_PURPOSE = "mail-smtp-password"
+MAIL_SMIME_PURPOSE = "mail-smime-key"
+
+
+class Mailbox(models.Model):
+    """An agency's central e-mail address: read over IMAP, or handed over by the mail server
+    (``saraban mail ingest``), and the SMTP relay its letters by e-mail go out through.
+
+    Passwords and the S/MIME key are stored sealed (``saraban.core.keys``). Several workers
+    poll: one claims a mailbox with a lease, the others skip it until the lease ends.
+    """
+
+    agency = models.OneToOneField(Agency, on_delete=models.PROTECT, related_name="mailbox")
+    address = models.CharField("ที่อยู่ไปรษณีย์อิเล็กทรอนิกส์กลาง", max_length=254, unique=True)
+    display_name = models.CharField("ชื่อที่แสดง", max_length=255, blank=True)
+    accept_senders = models.TextField(
+        "ผู้ส่งที่รับ", blank=True, default="*",
+        help_text='One pattern a line: "*", "*.go.th", "@mail.go.th", "someone@x.com".',
+    )
+    acknowledge = models.BooleanField("ตอบผู้ส่งทางไปรษณีย์อิเล็กทรอนิกส์", default=False)
+    enabled = models.BooleanField("เปิดใช้", default=True)
+    imap_host = models.CharField(max_length=255, blank=True,
+                                 help_text="Empty: mail is handed over by `saraban mail ingest`.")
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_security = models.CharField(max_length=16, choices=MailSecurity.choices,
+                                     default=MailSecurity.SSL)
+    imap_user = models.CharField(max_length=255, blank=True)
+    imap_password_sealed = models.TextField(blank=True)
+    imap_folder = models.CharField(max_length=255, default="INBOX")
+    imap_done_folder = models.CharField(max_length=255, default="Saraban/Processed")
+    imap_kept_folder = models.CharField(max_length=255, default="Saraban/Kept")
+    smtp_host = models.CharField(max_length=255, blank=True,
+                                 help_text="Empty: letters by e-mail are only recorded.")
+    smtp_port = models.PositiveIntegerField(default=587)
+    smtp_security = models.CharField(max_length=16, choices=MailSecurity.choices,
+                                     default=MailSecurity.STARTTLS)
+    smtp_user = models.CharField(max_length=255, blank=True)
+    smtp_password_sealed = models.TextField(blank=True)
+    smime_certificate_pem = models.TextField(blank=True)
+    smime_key_sealed = models.TextField(blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["address"]
+
+    def __str__(self) -> str:
+        return self.address
+
+    def _open(self, field: str, purpose: str) -> str:
+        value = getattr(self, field)
+        if not value:
+            return ""
+        return keys.unseal(value, purpose=mail_purpose(purpose, self.agency_id)).decode()
+
+    def imap_password(self) -> str:
+        return self._open("imap_password_sealed", MAIL_IMAP_PURPOSE)
+
+    def smtp_password(self) -> str:
+        return self._open("smtp_password_sealed", MAIL_SMTP_PURPOSE)
+
+    def smime_key_pem(self) -> str:
+        return self._open("smime_key_sealed", MAIL_SMIME_PURPOSE)
+
+
+def mail_purpose(kind: str, agency_id: int) -> str:
+    """The purpose a mailbox secret of ``kind`` is sealed for (bound to its agency)."""
+    return f"{kind}:{agency_id}"
+
+
+class MailOutcome(models.TextChoices):
+    INBOX = "inbox", "เข้ากล่องหนังสือเข้า"
+    AUTO_REPLY = "auto_reply", "ตอบกลับอัตโนมัติ"
+    BOUNCE = "bounce", "แจ้งส่งไม่สำเร็จ"
+    LOOP = "loop", "วนซ้ำ"
+    REFUSED = "refused", "ปฏิเสธ"
+    SENDER_REFUSED = "sender_refused", "ผู้ส่งไม่อยู่ในรายชื่อที่รับ"
+
+
+class MailSource(models.TextChoices):
+    IMAP = "imap", "IMAP"
+    PIPE = "pipe", "ส่งต่อจากเซิร์ฟเวอร์อีเมล"
+
+
+class MailSeen(models.Model):
+    """Every mail the mailbox processed, even one that yields nothing: the same mail (by its
+    Message-ID, or by its content) is processed once."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.PROTECT, related_name="seen")
+    message_key = models.CharField(max_length=64, blank=True,
+                                   help_text="SHA-256 of the normalised Message-ID, or empty.")
+    message_id = models.TextField(blank=True)
+    digest = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=16, choices=MailOutcome.choices)
+    code = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    inbox = models.ForeignKey(InboxMessage, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    blob = models.ForeignKey(Blob, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+", help_text="The raw mail.")
+    sender = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=8, choices=MailSource.choices)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "digest"], name="mail_seen_digest_once"),
+            models.UniqueConstraint(fields=["mailbox", "message_key"],
+                                    condition=~Q(message_key=""),
+                                    name="mail_seen_message_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}: {self.outcome} {self.message_id or self.digest[:12]}"
