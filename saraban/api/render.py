@@ -128,6 +128,7 @@ def letter_out(letter: Letter) -> LetterOut:
             "unit_id": letter.unit_id,
             "is_circular": letter.is_circular,
             "is_paper": letter.is_paper,
+            "received_via": letter.received_via,
             "created_at": letter.created_at,
             "entries": [entry_out(e) for e in letter.entries.all()],
             "files": files,

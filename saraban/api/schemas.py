@@ -178,6 +178,9 @@ class LetterOut(LetterSummaryOut):
     unit_id: int
     is_circular: bool
     is_paper: bool
+    received_via: str = Field(
+        "", description='How an incoming letter arrived: "saraban", "ecms", "email", or "" '
+                        "(handed in or scanned at the desk)")
     created_at: dt.datetime
     entries: list[EntryOut]
     files: list[FileOut]

@@ -117,6 +117,11 @@ class Letter(models.Model):
     def recipient_display(self) -> str:
         return self.recipient_agency.name_th if self.recipient_agency else self.recipient_text
 
+    @property
+    def received_via_label(self) -> str:
+        """Short Thai name of the channel an incoming letter arrived by ("" at the desk)."""
+        return RECEIVED_VIA_LABELS.get(self.received_via, self.received_via)
+
 
 class LetterReference(models.Model):
     """อ้างถึง: an earlier letter, linked when it is in the system, else as text."""
@@ -330,6 +335,9 @@ class Channel(models.TextChoices):
 
 
 ELECTRONIC_CHANNELS = frozenset({Channel.SARABAN, Channel.EMAIL, Channel.ECMS})
+# Badges of incoming letters in registers, search results and the letter page.
+RECEIVED_VIA_LABELS = {Channel.SARABAN: "ระบบสารบรรณ", Channel.EMAIL: "อีเมล",
+                       Channel.ECMS: "e-CMS"}
 
 
 class Dispatch(models.Model):
