@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from saraban.core.errors import NotFound
 from saraban.letters.access import access_letter
-from saraban.letters.files import open_blob
+from saraban.letters.files import MAIN_TYPES, open_blob
 from saraban.letters.models import LetterFile, RegisterEntry
 from saraban.letters.stamping import StampState, stamped_copy_state
 
@@ -30,7 +30,8 @@ def _private(response: FileResponse) -> FileResponse:
 @login_required
 @require_GET
 def letter_file(request: HttpRequest, letter_id: int, file_id: int) -> HttpResponseBase:
-    """One file of a letter, shown inline (the browser previews PDFs and images)."""
+    """One file of a letter: PDFs and images inline (the browser previews them), anything
+    else (Office files, an arrived e-mail's .eml) only as a download."""
     try:
         letter = access_letter(person_of(request), letter_id)
     except NotFound:
@@ -41,7 +42,7 @@ def letter_file(request: HttpRequest, letter_id: int, file_id: int) -> HttpRespo
     response = FileResponse(
         open_blob(found.blob),
         content_type=found.blob.content_type,
-        as_attachment=False,
+        as_attachment=found.blob.content_type not in MAIN_TYPES,
         filename=found.filename,
     )
     return _private(response)
