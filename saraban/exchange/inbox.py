@@ -4,7 +4,9 @@ Each decision is an action that also queues the business receipt back to the sen
 same transaction: registered (with the receipt number and time), rejected or returned as
 sent to the wrong agency (with the reason). For a letter that came by e-CMS the receipt
 carries the letter's wire values and goes out as the matching notifier (Accept with our
-number as AcceptID, Reject, Invalid).
+number as AcceptID, Reject, Invalid). A letter that came by e-mail is answered by e-mail,
+only when the agency's mailbox says so (``acknowledge``) and can send (an SMTP relay), and
+never to an automatic sender (mailer daemons, no-reply addresses, our own address).
 """
 
 from __future__ import annotations
@@ -20,15 +22,31 @@ from saraban.core.audit import audit_record
 from saraban.core.errors import Conflict, PermissionDenied, ValidationFailed
 from saraban.letters import files as blobs
 from saraban.letters.access import registries_for
-from saraban.letters.models import LetterKind, RegisterEntry, Registry, Secrecy, Urgency
+from saraban.letters.models import (
+    Letter,
+    LetterKind,
+    RegisterEntry,
+    Registry,
+    Secrecy,
+    Urgency,
+)
 from saraban.letters.services import (
     LetterDetails,
     Upload,
     letter_register_incoming,
 )
 
-from .models import DirectoryEntry, InboxMessage, InState
-from .outbox import enqueue_receipt
+from .models import DirectoryEntry, InboxMessage, InState, Mailbox, MessageType, OutboxMessage
+from .outbox import enqueue_receipt, mail_sender_code
+
+MAILTO = "mailto:"
+
+#: Local parts that are never answered (RFC 3834 §2: mailing lists and automatic senders).
+NEVER_ANSWERED = frozenset({
+    "mailer-daemon", "postmaster", "noreply", "no-reply", "no_reply", "donotreply",
+    "do-not-reply", "do_not_reply", "bounce", "bounces", "auto-reply", "autoreply",
+    "listserv", "majordomo",
+})
 
 
 def inbox_for(actor: Actor) -> list[Registry]:
@@ -73,9 +91,29 @@ def _details(message: InboxMessage) -> LetterDetails:
         recipient_text=str(data.get("recipient_name", ""))[:255],
         salutation=str(data.get("salutation", ""))[:255],
         body=str(data.get("body", "")),
-        references=[str(r) for r in data.get("references", []) if str(r).strip()],
+        references=_references(message, data),
         enclosures=[str(e) for e in data.get("enclosures", []) if str(e).strip()],
+        received_via=_received_via(message),
     )
+
+
+def _received_via(message: InboxMessage) -> str:
+    if message.sender_code.startswith(MAILTO):
+        return "email"
+    return "ecms" if isinstance(message.envelope.get("ecms"), dict) else "saraban"
+
+
+def _references(message: InboxMessage, data: dict[str, Any]) -> list[Letter | str]:
+    """อ้างถึง: as sent; a mail that answers one of our letters refers to that letter itself
+    (linked, in place of its quoted number)."""
+    refs: list[Letter | str] = [str(r) for r in data.get("references", []) if str(r).strip()]
+    mail = message.envelope.get("mail")
+    replied = mail.get("replied_letter") if isinstance(mail, dict) else None
+    if isinstance(replied, int):
+        letter = Letter.objects.filter(pk=replied, tenant_id=message.recipient_id).first()
+        if letter is not None:
+            refs = [letter, *(r for r in refs if r != letter.number)]
+    return refs
 
 
 def _with_ecms(message: InboxMessage, payload: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +123,53 @@ def _with_ecms(message: InboxMessage, payload: dict[str, Any]) -> dict[str, Any]
         payload["ecms"] = {k: wire.get(k, "") for k in
                            ("letter_id", "date_text", "subject", "sender", "receiver")}
     return payload
+
+
+def _answer(registry: Registry, message: InboxMessage, payload: dict[str, Any], *,
+            letter_id: int | None = None) -> None:
+    """The business receipt back to the sender: by the exchange (or e-CMS), or by e-mail."""
+    if not message.sender_code.startswith(MAILTO):
+        enqueue_receipt(sender=registry.tenant, to_code=message.sender_code,
+                        payload=_with_ecms(message, payload))
+        return
+    mailbox = Mailbox.objects.filter(agency_id=registry.tenant_id).first()
+    if mailbox is None or not (mailbox.acknowledge and mailbox.smtp_host and mailbox.enabled):
+        return
+    address = message.sender_code[len(MAILTO):]
+    mail = message.envelope.get("mail")
+    mail = mail if isinstance(mail, dict) else {}
+    if not answerable(address, mail, own=mailbox.address):
+        return
+    their_id = str(mail.get("message_id", ""))
+    now = timezone.now()
+    OutboxMessage.objects.create(
+        type=MessageType.RECEIPT, sender=registry.tenant,
+        sender_code=mail_sender_code(registry.tenant), recipient_code=f"{MAILTO}{address}",
+        payload={
+            **payload,
+            "letter": letter_id,
+            "to_name": str(mail.get("from_name", ""))[:255],
+            "mail": {
+                "subject": str(mail.get("subject", ""))[:500],
+                "in_reply_to": their_id,
+                "references": [str(r) for r in mail.get("references", [])][-19:],
+            },
+        },
+        next_attempt_at=now, created_at=now,
+    )
+
+
+def answerable(address: str, mail: dict[str, Any], *, own: str) -> bool:
+    """Whether a mail's sender may get an automatic answer (RFC 3834 §2 and §3.1.5)."""
+    local = address.lower().rpartition("@")[0]
+    if not local or address.lower() == own.lower():
+        return False
+    if local in NEVER_ANSWERED or local.startswith("owner-") or local.endswith("-request"):
+        return False
+    if str(mail.get("kind", "letter")) != "letter":
+        return False
+    auto = str(mail.get("auto_submitted", "no")).strip().lower()
+    return auto in {"", "no"}
 
 
 def _lock_waiting(message: InboxMessage) -> InboxMessage:
@@ -108,7 +193,9 @@ def exchange_inbox_register(*, actor: Actor, message: InboxMessage) -> RegisterE
             details=details,
             main_file=Upload(main.filename, blobs.read_blob(main.blob)) if main else None,
             attachments=[Upload(f.filename, blobs.read_blob(f.blob)) for f in files
-                         if f is not main],
+                         if f is not main and f.role != "original"],
+            originals=[Upload(f.filename, blobs.read_blob(f.blob)) for f in files
+                       if f.role == "original"],
         )
         now = timezone.now()
         locked.state = InState.REGISTERED
@@ -116,16 +203,12 @@ def exchange_inbox_register(*, actor: Actor, message: InboxMessage) -> RegisterE
         locked.handled_by = actor.person
         locked.handled_at = now
         locked.save(update_fields=["state", "entry", "handled_by", "handled_at"])
-        enqueue_receipt(
-            sender=registry.tenant,
-            to_code=locked.sender_code,
-            payload=_with_ecms(locked, {
-                "for": str(locked.message_id),
-                "status": "registered",
-                "number": entry.formatted,
-                "at": entry.registered_at.isoformat(),
-            }),
-        )
+        _answer(registry, locked, {
+            "for": str(locked.message_id),
+            "status": "registered",
+            "number": entry.formatted,
+            "at": entry.registered_at.isoformat(),
+        }, letter_id=entry.letter_id)
         audit_record(
             agency_id=registry.tenant_id, action="exchange_inbox_register", actor=actor,
             target_type="letter", target_id=entry.letter_id,
@@ -147,12 +230,8 @@ def _decline(*, actor: Actor, message: InboxMessage, reason: str, state: str) ->
         locked.handled_by = actor.person
         locked.handled_at = now
         locked.save(update_fields=["state", "reason", "handled_by", "handled_at"])
-        enqueue_receipt(
-            sender=registry.tenant,
-            to_code=locked.sender_code,
-            payload=_with_ecms(locked, {"for": str(locked.message_id), "status": state,
-                                        "at": now.isoformat(), "reason": locked.reason}),
-        )
+        _answer(registry, locked, {"for": str(locked.message_id), "status": state,
+                                   "at": now.isoformat(), "reason": locked.reason})
         audit_record(
             agency_id=registry.tenant_id, action=f"exchange_inbox_{state}", actor=actor,
             target_type="inbox", target_id=locked.pk,

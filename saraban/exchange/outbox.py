@@ -40,6 +40,7 @@ from .models import (
     AgencyCredential,
     DirectoryEntry,
     EcmsAccount,
+    Mailbox,
     MessageType,
     OutboxMessage,
     OutState,
@@ -113,14 +114,63 @@ def check_recipients(tenant: Agency, codes: Iterable[str], *, ecms: bool = False
         )
 
 
+def mail_sender_code(tenant: Agency) -> str:
+    """The sender code of a row that goes by e-mail: no exchange key is needed for mail."""
+    return tenant.exchange_code or f"agency-{tenant.pk}"
+
+
+def mail_addresses(text: str) -> list[str]:
+    """The addresses of an e-mail dispatch ("a@x.go.th", "Name <a@x.go.th>", several
+    separated by commas or semicolons), domains lowercased; refused when one is not an
+    address."""
+    from email.utils import getaddresses
+
+    found: list[str] = []
+    for _name, address in getaddresses([text.replace(";", ",")]):
+        local, at, domain = address.strip().rpartition("@")
+        if not at or not local or "." not in domain or any(c.isspace() for c in address):
+            raise ValidationFailed(f"ที่อยู่ไปรษณีย์อิเล็กทรอนิกส์ไม่ถูกต้อง: {text}",
+                                   code="bad_mail_address", field="address")
+        normal = f"{local}@{domain.lower()}"
+        if normal not in found:
+            found.append(normal)
+    if not found:
+        raise ValidationFailed("กรุณาระบุที่อยู่ไปรษณีย์อิเล็กทรอนิกส์", code="email_required",
+                               field="address")
+    return found
+
+
+def _enqueue_mail(letter: Letter, dispatches: Sequence[Dispatch]) -> list[OutboxMessage]:
+    """E-mail dispatches go out as mail when the agency has a mailbox with an SMTP relay
+    (one row per address); without one the channel is only recorded, as before."""
+    targets = [d for d in dispatches if d.channel == "email" and d.address.strip()]
+    if not targets:
+        return []
+    if not Mailbox.objects.filter(agency_id=letter.tenant_id).exclude(smtp_host="").exists():
+        return []
+    sender = Agency.objects.get(pk=letter.tenant_id)
+    now = timezone.now()
+    return OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            type=MessageType.LETTER, sender=sender, sender_code=mail_sender_code(sender),
+            recipient_code=f"mailto:{address}", letter=letter, dispatch=d,
+            next_attempt_at=now, created_at=now,
+        )
+        for d in targets
+        for address in mail_addresses(d.address)
+    )
+
+
 def enqueue_letter(*, letter: Letter, dispatches: Sequence[Dispatch]) -> list[OutboxMessage]:
-    """One queued message per Saraban- or e-CMS-channel dispatch; must run in the dispatch
+    """One queued message per Saraban- or e-CMS-channel dispatch, and per address of an
+    e-mail dispatch when the agency has an SMTP relay; must run in the dispatch
     transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("enqueue_letter must run inside the dispatching transaction")
+    mails = _enqueue_mail(letter, dispatches)
     targets = [d for d in dispatches if d.channel in {"saraban", "ecms"} and d.recipient_code]
     if not targets:
-        return []
+        return mails
     if any(d.channel == "ecms" for d in targets) and not letter.files.filter(
         role=FileRole.MAIN, replaced_at__isnull=True
     ).exists():
@@ -130,7 +180,7 @@ def enqueue_letter(*, letter: Letter, dispatches: Sequence[Dispatch]) -> list[Ou
     sender = Agency.objects.get(pk=letter.tenant_id)
     code = sender_code_of(sender)
     now = timezone.now()
-    return OutboxMessage.objects.bulk_create(
+    return mails + OutboxMessage.objects.bulk_create(
         OutboxMessage(
             type=MessageType.LETTER, sender=sender, sender_code=code,
             recipient_code=d.recipient_code, letter=letter, dispatch=d,
@@ -254,6 +304,10 @@ def deliver(pk: int) -> str:
     out = OutboxMessage.objects.select_related("letter", "dispatch", "sender").get(pk=pk)
     if out.state != OutState.QUEUED:
         return out.state
+    if out.recipient_code.startswith("mailto:"):
+        from .mail.send import deliver_mail
+
+        return deliver_mail(out)
     entry = DirectoryEntry.objects.filter(code=out.recipient_code).first()
     from .ecms.send import deliver_ecms, is_ecms
 
