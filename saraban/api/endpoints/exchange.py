@@ -68,6 +68,38 @@ class InboxFileOut(Schema):
     content_type: str
 
 
+class MailNotKeptOut(Schema):
+    name: str
+    reason: str = Field(description='Why the file was not kept: a code ("file_type_not_allowed", '
+                                    '"file_too_large", "forwarded_message", …)')
+
+
+class MailSmimeOut(Schema):
+    signed: bool
+    verdict: str = Field(description='"valid", "invalid" or "unverified" (no trust anchor)')
+    signer_subject: str
+
+
+class InboxMailOut(Schema):
+    """What an arrival by e-mail carries besides the letter."""
+
+    address: str = Field(description="The sender's e-mail address")
+    name: str = Field(description="The sender's display name, as the mail gives it")
+    to: list[str] = Field(description='"Name <address>" or the address')
+    cc: list[str]
+    date: dt.datetime | None = Field(description="The mail's Date header")
+    message_id: str = Field(description="The mail's Message-ID (without <>)")
+    mailbox: str = Field(description="Our central address it came to")
+    in_reply_to: list[str]
+    replied_letter_id: int | None = Field(
+        description="Our letter this mail answers (by In-Reply-To/References or its number)")
+    replied_number: str = Field(description="That letter's number, as we gave it")
+    text: str = Field(description="The mail's text body")
+    not_kept: list[MailNotKeptOut] = Field(description="Attachments not kept, with the reason")
+    smime: MailSmimeOut | None
+    source: str = Field(description='"imap" or "pipe" (handed over by the mail server)')
+
+
 class InboxMessageOut(Schema):
     id: int
     message_id: uuid.UUID
@@ -88,6 +120,9 @@ class InboxMessageOut(Schema):
     reason: str
     letter_id: int | None
     receipt_number: str | None
+    channel: str = Field(
+        "saraban", description='How it arrived: "saraban" (the exchange), "ecms" or "email"')
+    mail: InboxMailOut | None = Field(None, description='Only for channel "email"')
 
 
 class InboxPageOut(Schema):
@@ -116,13 +151,31 @@ class InboxRegisteredOut(Schema):
     entry: EntryOut
 
 
+class MailReportOut(Schema):
+    """A delivery status notification (DSN) or bounce about a mail we sent."""
+
+    action: str = Field(description='"failed" or "delayed"')
+    status: str = Field(description='The enhanced status code, e.g. "5.1.1"')
+    diagnostic: str
+    reporting_mta: str
+    at: str | None = Field(description="When the report was matched (ISO 8601)")
+
+
+class DeliveryMailOut(Schema):
+    address: str = Field(description="The recipient's e-mail address")
+    message_id: str | None = Field(description="Our mail's Message-ID (without <>), once sent")
+    bounce: MailReportOut | None = Field(description="The bounce that failed it, if any")
+    delayed: MailReportOut | None = Field(description="A delay reported for it, if any")
+
+
 class DeliveryOut(Schema):
     id: int
     message_id: uuid.UUID
     recipient_code: str
     recipient: str
     recipient_agency_id: int | None
-    channel: str = Field(description='"saraban" (the Saraban exchange) or "ecms" (e-CMS)')
+    channel: str = Field(
+        description='"saraban" (the Saraban exchange), "ecms" (e-CMS) or "email"')
     channel_label: str = Field(description='The channel as the tracking shows it ("e-CMS")')
     state: str
     state_label: str
@@ -146,6 +199,7 @@ class DeliveryOut(Schema):
     disputed: bool = Field(
         False, description="e-CMS: the receipt number was disputed (InvalidAcceptIDNotifier "
                            "sent), a new one is awaited")
+    mail: DeliveryMailOut | None = Field(None, description="Only for a delivery by e-mail")
 
 
 class DeliveriesOut(Schema):
@@ -220,6 +274,79 @@ def inbox_out(message: InboxMessage, names: dict[str, str]) -> InboxMessageOut:
         reason=message.reason,
         letter_id=entry.letter_id if entry else None,
         receipt_number=entry.formatted if entry else None,
+        channel=arrival_channel(message),
+        mail=_inbox_mail(message),
+    )
+
+
+MAILTO = "mailto:"
+
+
+def arrival_channel(message: InboxMessage) -> str:
+    """How a letter arrived: "email", "ecms" or "saraban" (the exchange between nodes)."""
+    receipt = message.receipt if isinstance(message.receipt, dict) else {}
+    channel = str(receipt.get("channel") or "")
+    return channel if channel in (Channel.EMAIL, Channel.ECMS) else str(Channel.SARABAN)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in value if str(v).strip()] if isinstance(value, list) else []
+
+
+def _addresses(value: Any) -> list[str]:
+    """``[{"address", "name"}]`` as "Name <address>" (or the address alone)."""
+    shown = []
+    for a in value if isinstance(value, list) else []:
+        if isinstance(a, dict) and a.get("address"):
+            name = str(a.get("name") or "")
+            shown.append(f"{name} <{a['address']}>" if name else str(a["address"]))
+        elif isinstance(a, str) and a.strip():
+            shown.append(a)
+    return shown
+
+
+def _when(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _inbox_mail(message: InboxMessage) -> InboxMailOut | None:
+    """The mail part of an arrival by e-mail (``envelope["mail"]``), else ``None``."""
+    if arrival_channel(message) != Channel.EMAIL:
+        return None
+    envelope = _dict(message.envelope)
+    mail = _dict(envelope.get("mail"))
+    smime = _dict(mail.get("smime"))
+    replied = mail.get("replied_letter")
+    listed = mail.get("not_kept")
+    not_kept: list[Any] = listed if isinstance(listed, list) else []
+    return InboxMailOut(
+        address=str(mail.get("from") or "") or message.sender_code.removeprefix(MAILTO),
+        name=str(mail.get("from_name") or ""),
+        to=_addresses(mail.get("to")),
+        cc=_addresses(mail.get("cc")),
+        date=_when(mail.get("date")),
+        message_id=str(mail.get("message_id") or ""),
+        mailbox=str(mail.get("mailbox") or ""),
+        in_reply_to=_strings(mail.get("in_reply_to")),
+        replied_letter_id=replied if isinstance(replied, int) else None,
+        replied_number=str(mail.get("replied_number") or ""),
+        text=str(_dict(envelope.get("letter")).get("body") or ""),
+        not_kept=[MailNotKeptOut(name=str(n.get("name", "")), reason=str(n.get("reason", "")))
+                  for n in not_kept if isinstance(n, dict)],
+        smime=MailSmimeOut(signed=True, verdict=str(smime.get("verdict") or ""),
+                           signer_subject=str(smime.get("signer")
+                                              or smime.get("signer_subject") or ""))
+        if smime.get("signed") else None,
+        source=str(mail.get("source") or _dict(message.receipt).get("source") or ""),
     )
 
 
@@ -339,7 +466,33 @@ def delivery_out(out: OutboxMessage, names: dict[str, str]) -> DeliveryOut:
         last_error=out.last_error,
         attempts=out.attempts,
         replaces=out.replaces.message_id if out.replaces else None,
+        mail=_delivery_mail(out),
         **_ecms_fields(out),
+    )
+
+
+def _report(value: Any) -> MailReportOut | None:
+    report = _dict(value)
+    if not report:
+        return None
+    return MailReportOut(
+        action=str(report.get("action") or ""), status=str(report.get("status") or ""),
+        diagnostic=str(report.get("diagnostic") or ""),
+        reporting_mta=str(report.get("reporting_mta") or ""),
+        at=str(report.get("at") or "") or None,
+    )
+
+
+def _delivery_mail(out: OutboxMessage) -> DeliveryMailOut | None:
+    """A delivery by e-mail: the address, our Message-ID once sent, a bounce or delay."""
+    if not out.recipient_code.startswith(MAILTO):
+        return None
+    receipt = _dict(out.transport_receipt)
+    return DeliveryMailOut(
+        address=out.recipient_code.removeprefix(MAILTO),
+        message_id=str(receipt.get("message_id") or "") or None,
+        bounce=_report(receipt.get("bounce")),
+        delayed=_report(receipt.get("delayed")),
     )
 
 
