@@ -38,6 +38,8 @@ MAILTO = "mailto:"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _HEADER_ID = re.compile(r"X-Saraban-Message:\s*(" + _UUID + ")", re.IGNORECASE)
 _ANY_MSGID = re.compile(r"<?(" + _UUID + r")@([A-Za-z0-9.-]+)>?")
+_MSGID_LINE = re.compile(r"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]+>)",
+                         re.IGNORECASE | re.MULTILINE)
 
 #: A letter number as written after "ที่": a Thai letter code, the office digits, "/", an
 #: optional "ว" (circular) and the serial ("มท 0808.2/ว 123", "ศธ ๐๔๐๐๑/๑๒๓", "กค0402/5").
@@ -67,11 +69,15 @@ def _uuid_of(text: str) -> uuid.UUID | None:
 
 
 def _ids_in_text(text: str, domain: str) -> Iterator[uuid.UUID]:
+    """Our ids in a Message-ID value, or in returned header lines (X-Saraban-Message and
+    Message-ID only: a References line may name other mails of ours)."""
     for m in _HEADER_ID.finditer(text):
         yield uuid.UUID(m.group(1))
-    for m in _ANY_MSGID.finditer(text):
-        if m.group(2).lower().rstrip(".") == domain:
-            yield uuid.UUID(m.group(1))
+    for value in [text] if text.lstrip().startswith("<") and "\n" not in text else \
+            [m.group(1) for m in _MSGID_LINE.finditer(text)]:
+        for m in _ANY_MSGID.finditer(value):
+            if m.group(2).lower().rstrip(".") == domain:
+                yield uuid.UUID(m.group(1))
 
 
 def _text_parts(parsed: ParsedMail) -> Iterator[str]:
@@ -95,6 +101,11 @@ def bounced_ids(mailbox: Mailbox, parsed: ParsedMail) -> list[uuid.UUID]:
         if domain_of(original) == domain or not original.count("@"):
             candidates.append(_uuid_of(original))
         candidates.append(_uuid_of(bounce.envelope_id))
+        for name, value in getattr(bounce, "returned_headers", ()):
+            if name.lower() == "x-saraban-message":
+                candidates.append(_uuid_of(value))
+            elif name.lower() == "message-id":
+                candidates.extend(_ids_in_text(value, domain))
     for text in _text_parts(parsed):
         candidates.extend(_ids_in_text(text, domain))
     for ref in (*parsed.in_reply_to, *parsed.references):
@@ -141,7 +152,8 @@ def apply_bounce(mailbox: Mailbox, parsed: ParsedMail) -> int:
     """Mark the dispatches a DSN/NDR reports as failed (with its status and diagnostic); a
     "delayed" report is only noted. Returns how many of our rows the bounce named."""
     bounce = parsed.bounce
-    rows = _our_rows(mailbox, bounced_ids(mailbox, parsed))
+    # A report is about one mail: the row its most certain id names.
+    rows = _our_rows(mailbox, bounced_ids(mailbox, parsed))[:1]
     if not rows:
         return 0
     recipients = tuple(bounce.recipients) if bounce is not None else ()
