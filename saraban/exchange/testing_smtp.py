@@ -261,7 +261,10 @@ class _Handler:
             mail_from=str(envelope.mail_from), rcpt_tos=list(envelope.rcpt_tos), data=data,
             mail_params=mail_params, rcpt_params=rcpt_params, queue_id=queue_id,
             auth_user=auth.login.decode() if isinstance(auth, LoginPassword) else "",
-            tls=session.ssl is not None, at=dt.datetime.now(dt.UTC),
+            tls=session.ssl is not None or (  # STARTTLS, or implicit TLS
+                server.transport is not None
+                and server.transport.get_extra_info("ssl_object") is not None),
+            at=dt.datetime.now(dt.UTC),
         )
         with owner.lock:
             owner.messages.append(received)

@@ -1,0 +1,136 @@
+"""What comes back: the relay takes a mail, later bounces it (an RFC 3464 DSN the way
+postfix writes it) into the sender's mailbox, and the dispatch is failed with the reason;
+a reply to one of our letters is linked to it."""
+
+from __future__ import annotations
+
+import email.utils
+from email.message import EmailMessage
+
+from django.utils import timezone
+
+from saraban.agencies.actors import resolve_actor
+from saraban.core.models import AuditEvent
+from saraban.core.thai import thai_digits
+from saraban.exchange.inbox import exchange_inbox_register
+from saraban.exchange.mail.intake import ingest
+from saraban.exchange.models import InboxMessage, MailSeen, OutboxMessage, OutState
+from saraban.exchange.worker import drain
+
+from .mail_outbound import (  # noqa: F401 (fixtures)
+    ADDRESS,
+    mailbox_fixture,
+    parse,
+    relay_fixture,
+    send_letter,
+    tls_fixture,
+)
+
+
+def test_a_bounce_from_the_relay_fails_the_dispatch_with_the_reason(org, mailbox, relay):
+    entry = send_letter(org, "nobody@bounce.test", "somchai@school.ac.th")
+    drain()
+    bad = OutboxMessage.objects.get(recipient_code="mailto:nobody@bounce.test")
+    good = OutboxMessage.objects.get(recipient_code="mailto:somchai@school.ac.th")
+    assert bad.state == good.state == OutState.SENT  # the relay took both
+
+    [bounce] = relay.bounces()
+    assert bounce.recipients == ["nobody@bounce.test"]
+    assert b"Original-Envelope-Id: " + str(bad.message_id).encode() in bounce.raw
+    result = ingest(mailbox, bounce.raw)
+    assert result.outcome == "bounce"
+
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert bad.state == OutState.FAILED
+    assert "5.1.1" in bad.reason and "User unknown" in bad.reason
+    assert bad.last_error.startswith("bounced: 5.1.1")
+    assert bad.transport_receipt is not None
+    assert bad.transport_receipt["bounce"]["recipient"] == "nobody@bounce.test"
+    assert bad.transport_receipt["bounce"]["reporting_mta"] == "mx.relay.test"
+    assert good.state == OutState.SENT
+    failed = AuditEvent.objects.get(action="exchange_failed", target_id=entry.letter_id)
+    assert failed.details["to"] == "mailto:nobody@bounce.test"
+    assert not InboxMessage.objects.exists()  # a bounce is never a letter
+
+    # The same bounce again (delivered twice): recorded once, nothing moves.
+    assert ingest(mailbox, bounce.raw).outcome == "duplicate"
+    assert MailSeen.objects.filter(outcome="bounce").count() == 1
+
+
+def test_a_bounce_returning_only_the_headers_without_envid_is_matched(org, mailbox, relay):
+    send_letter(org, "ghost@bounce.test")
+    drain()
+    out = OutboxMessage.objects.get()
+    [bounce] = relay.bounces()
+    # An MTA that dropped the envelope id: the returned Message-ID still names the row.
+    raw = bounce.raw.replace(b"Original-Envelope-Id: " + str(out.message_id).encode() + b"\r\n",
+                             b"")
+    assert str(out.message_id).encode() in raw  # in the returned headers only
+    assert b"Original-Envelope-Id" not in raw
+    assert ingest(mailbox, raw).outcome == "bounce"
+    out.refresh_from_db()
+    assert out.state == OutState.FAILED
+
+
+def test_a_delay_notice_is_only_noted(org, mailbox, relay):
+    send_letter(org, "someone@slow.test")
+    drain()
+    out = OutboxMessage.objects.get()
+    [delay] = relay.bounces()
+    assert delay.action == "delayed"
+    assert ingest(mailbox, delay.raw).outcome == "bounce"
+    out.refresh_from_db()
+    assert out.state == OutState.SENT
+    assert out.last_error.startswith("delayed: 4.4.1")
+
+
+def _reply(*, subject: str, in_reply_to: str = "", sender: str = "somchai@school.ac.th"
+           ) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ADDRESS
+    message["Subject"] = subject
+    message["Date"] = email.utils.format_datetime(timezone.now())
+    message["Message-ID"] = email.utils.make_msgid(domain="school.ac.th")
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    message.set_content("เรียน ปลัดกระทรวงมหาดไทย\n\nโรงเรียนยินดีเข้าร่วมประชุม\n")
+    return message.as_bytes()
+
+
+def test_a_reply_to_our_message_id_is_linked_to_our_letter(org, mailbox, relay):
+    ours = send_letter(org, "somchai@school.ac.th").letter
+    drain()
+    [sent] = relay.messages
+    our_id = parse(sent.data)["Message-ID"]
+    result = ingest(mailbox, _reply(subject="Re: ขอบคุณครับ", in_reply_to=our_id))
+    assert result.outcome == "inbox"
+    arrived = InboxMessage.objects.get(pk=result.inbox_id or 0)
+    assert arrived.envelope["mail"]["replied_letter"] == ours.pk
+    assert arrived.envelope["mail"]["replied_number"] == ours.number
+
+    entry = exchange_inbox_register(actor=resolve_actor(org.clerk), message=arrived)
+    [reference] = entry.letter.references.all()
+    assert reference.referenced_id == ours.pk
+
+
+def test_a_reply_quoting_our_number_in_thai_digits_is_linked(org, mailbox, relay):
+    ours = send_letter(org, "somchai@school.ac.th").letter
+    other = send_letter(org, "somchai@school.ac.th", subject="เรื่องอื่น").letter
+    drain()
+    quoted = thai_digits(ours.number)
+    assert quoted != ours.number
+    result = ingest(mailbox, _reply(subject=f"ตอบ: ที่ {quoted} เรื่อง ขอเชิญประชุมคณะทำงาน"))
+    arrived = InboxMessage.objects.get(pk=result.inbox_id or 0)
+    assert arrived.envelope["mail"]["replied_letter"] == ours.pk != other.pk
+
+
+def test_a_mail_that_names_no_letter_of_ours_is_not_linked(org, mailbox, relay):
+    send_letter(org, "somchai@school.ac.th")
+    drain()
+    result = ingest(mailbox, _reply(subject="ที่ ศธ 04001/999 เรื่อง ขอเชิญประชุม",
+                                    in_reply_to="<abc@school.ac.th>"))
+    arrived = InboxMessage.objects.get(pk=result.inbox_id or 0)
+    assert arrived.envelope["mail"]["replied_letter"] is None
