@@ -7,18 +7,24 @@ from __future__ import annotations
 import email.utils
 from email.message import EmailMessage
 
+import pytest
 from django.utils import timezone
 
 from saraban.agencies.actors import resolve_actor
 from saraban.core.models import AuditEvent
 from saraban.core.thai import thai_digits
 from saraban.exchange.inbox import exchange_inbox_register
+from saraban.exchange.mail import imap
 from saraban.exchange.mail.intake import ingest
+from saraban.exchange.mail.mailboxes import mailbox_add
 from saraban.exchange.models import InboxMessage, MailSeen, OutboxMessage, OutState
+from saraban.exchange.testing_mail import DOVECOT_SKIP, Dovecot, dovecot_available
 from saraban.exchange.worker import drain
 
 from .mail_outbound import (  # noqa: F401 (fixtures)
     ADDRESS,
+    SMTP_PASSWORD,
+    SMTP_USER,
     mailbox_fixture,
     parse,
     relay_fixture,
@@ -134,3 +140,25 @@ def test_a_mail_that_names_no_letter_of_ours_is_not_linked(org, mailbox, relay):
                                     in_reply_to="<abc@school.ac.th>"))
     arrived = InboxMessage.objects.get(pk=result.inbox_id or 0)
     assert arrived.envelope["mail"]["replied_letter"] is None
+
+
+@pytest.mark.skipif(not dovecot_available(), reason=DOVECOT_SKIP)
+def test_a_bounce_delivered_into_the_imap_mailbox_is_matched_by_the_poll(org, relay):
+    with Dovecot() as dovecot:
+        user, password = dovecot.add_user()
+        box = mailbox_add(agency=org.ministry, address=user, imap_host=dovecot.host,
+                          imap_port=dovecot.port, imap_security="none", imap_password=password,
+                          smtp_host=relay.host, smtp_port=relay.port, smtp_security="starttls",
+                          smtp_user=SMTP_USER, smtp_password=SMTP_PASSWORD)
+        send_letter(org, "nobody@bounce.test")
+        drain()
+        out = OutboxMessage.objects.get()
+        assert out.state == OutState.SENT
+        [bounce] = relay.bounces()
+        assert parse(bounce.raw)["To"] == box.address  # back to our envelope sender
+        dovecot.append(user, bounce.raw)  # what the relay's delivery to the mailbox does
+
+        [result] = imap.poll_now()
+        assert result.kept_apart == 1 and result.inbox == 0
+        out.refresh_from_db()
+        assert out.state == OutState.FAILED and "5.1.1" in out.reason

@@ -265,3 +265,23 @@ def test_a_thai_address_needs_a_relay_that_speaks_smtputf8(org, mailbox, relay, 
     [got] = relay.messages
     assert got.mail_params.get("SMTPUTF8") is not None
     assert got.rcpt_tos == ["สมชาย@" + "โรงเรียน.ไทย".encode("idna").decode()]
+
+
+def test_a_retry_after_a_crash_that_followed_the_hand_over_sends_the_same_mail(
+        org, mailbox, relay):
+    entry = send_letter(org, TO)
+    drain()
+    out = OutboxMessage.objects.get(letter=entry.letter)
+    assert out.state == OutState.SENT
+    # The worker crashed after the relay took the mail but before "sent" was kept.
+    OutboxMessage.objects.filter(pk=out.pk).update(state=OutState.QUEUED, sent_at=None,
+                                                   transport_receipt=None)
+    due_now(out)
+    drain()
+    out.refresh_from_db()
+    assert out.state == OutState.SENT
+    first, second = relay.wait_for(2)
+    # The very same mail: the recipient (and its mail program) sees one message twice.
+    assert first.data == second.data
+    assert first.mail_params["ENVID"] == second.mail_params["ENVID"] == str(out.message_id)
+    assert out.payload["mail_message_id"] == f"{out.message_id}@moi.go.th"
