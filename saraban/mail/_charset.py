@@ -262,7 +262,7 @@ class _Text(HTMLParser):
 
 def html_to_text(markup: str) -> str:
     """The readable text of an HTML body: scripts, styles and the head dropped, blocks on
-    their own lines, entities decoded, blank lines squeezed."""
+    their own lines, entities decoded, blank lines dropped."""
     parser = _Text()
     try:
         parser.feed(markup)
@@ -271,8 +271,4 @@ def html_to_text(markup: str) -> str:
         return html.unescape(re.sub(r"<[^>]*>", " ", markup))
     text = "".join(parser.parts).replace("\xa0", " ")
     lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
+    return "\n".join(line for line in lines if line)

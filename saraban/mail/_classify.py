@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from ._model import MailKind, MailLimits, ParsedMail
 
 _AUTO_SUBJECT = re.compile(
-    r"^\s*(?:\[[^\]]*\]\s*)?(?:"
+    r"^\s*(?:\[[^\]]*\]\s*)?\[?\s*(?:"
     r"automatic reply|auto(?:matic)?[- ]?(?:reply|response|responder|antwort|svar)|autoreply|"
     r"out of (?:the )?office|ooo\b|away from (?:the )?office|on vacation|vacation reply|"
     r"abwesenheitsnotiz|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|"

@@ -104,8 +104,10 @@ def safe_filename(name: str, index: int, content_type: str) -> str:
     """A file name safe to show and store: NFC, no path separators or control characters,
     at most 200 characters (the extension kept), never empty."""
     name = unicodedata.normalize("NFC", name)
-    # A path sent as the name (C:\\Users\\…\\a.pdf, ../../a.pdf): keep the last segment.
-    name = re.split(r"[/\\]", name)[-1]
+    # A path sent as the name (C:\\Users\\…\\a.pdf, /tmp/a.pdf, ../a.pdf): its last segment.
+    # Any other slash is part of the name (Thai letter numbers: "ที่ มท 0808.2/ว 123.pdf").
+    if re.match(r"^(?:[A-Za-z]:[\\/]|[\\/]|\.\.?[\\/]|~/)", name):
+        name = re.split(r"[/\\]", name)[-1]
     name = _WS.sub(" ", _BAD.sub("_", name)).strip().lstrip(".").strip()
     # Unicode direction overrides hide a real extension ("gpj.exe" shown as "exe.jpg").
     name = re.sub(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", name)

@@ -56,6 +56,7 @@ _OCTET = {
 _TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef", "application/x-tnef"}
 _PKCS7_MIME = {"application/pkcs7-mime", "application/x-pkcs7-mime"}
 _PKCS7_SIG = {"application/pkcs7-signature", "application/x-pkcs7-signature"}
+_STATUS_TYPES = {"message/delivery-status", "message/global-delivery-status"}
 _NL = re.compile(rb"\r\n|\r|\n")
 _TNEF_MAX_OBJECTS = 20_000
 
@@ -102,10 +103,11 @@ def _hget(part: Message, name: str) -> bytes | None:
 
 
 def _payload_bytes(part: Message) -> bytes:
-    payload = part.get_payload()
-    if isinstance(payload, list):
+    """The payload as on the wire (``get_payload()`` would decode 8-bit bytes as ASCII)."""
+    payload = getattr(part, "_payload", None)
+    if isinstance(payload, list) or payload is None:
         return b""
-    return _b(payload) if payload is not None else b""
+    return _b(payload)
 
 
 def _as_bytes(msg: Message) -> bytes:
@@ -293,6 +295,10 @@ class _Walker:
         main = d.ctype.split("/", 1)[0]
         if isinstance(payload, list):
             kids: list[Message] = [p for p in payload if isinstance(p, Message)]
+            if d.ctype in _STATUS_TYPES:
+                if ctx.status_text is None:
+                    ctx.status_text = "\n\n".join(_block_text(k) for k in kids)
+                return []
             if main == "message" or (main != "multipart" and len(kids) == 1):
                 return self.message(part, d, kids, depth, origin, body, source)
             return self.multipart(part, d, kids, depth, origin, body, source)
@@ -310,7 +316,7 @@ class _Walker:
             if ctx.returned is None:
                 ctx.returned = _header_fields(data)
             return []
-        if d.ctype in {"message/delivery-status", "message/global-delivery-status"}:
+        if d.ctype in _STATUS_TYPES:
             if ctx.status_text is None:
                 ctx.status_text, _ = decode_text(data, d.params.get("charset", "utf-8"))
             return []
@@ -355,7 +361,7 @@ class _Walker:
         out: list[str] = []
         for kid in kids:
             out.extend(self.walk(kid, depth + 1, origin, body, source, default))
-        return segments
+        return out
 
     def message(self, part: Message, d: _Part, payload: list[Message], depth: int,
                 origin: Origin, body: bool, source: bytes) -> list[str]:
@@ -505,6 +511,17 @@ def _signed_candidates(source: bytes, boundary: str) -> list[bytes]:
     if canonical != content:
         out.append(canonical)
     return out
+
+
+def _block_text(block: Message) -> str:
+    """A delivery-status field block (the parser made it a header-only message) as text;
+    a global one (RFC 6533) may hold raw UTF-8."""
+    lines = [f"{k}: {decode_header(_b(v))}" for k, v in block.raw_items()]
+    rest = _payload_bytes(block)
+    if rest.strip():
+        lines.append("")
+        lines.append(decode_text(rest, "utf-8")[0])
+    return "\n".join(lines)
 
 
 def _header_fields(data: bytes) -> list[tuple[str, str]]:
