@@ -96,7 +96,7 @@ def format_address(addr: Address) -> str:
             return f"{name} <{spec}>"
         quoted = name.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{quoted}" <{spec}>'
-    return " ".join(encoded_words(name)) + f" <{spec}>"
+    return "\r\n ".join(encoded_words(name, 60)) + f"\r\n <{spec}>"
 
 
 def _address_header(name: str, addrs: Sequence[Address]) -> bytes:
@@ -136,8 +136,8 @@ def _name_param(filename: str) -> str:
 
 
 def _safe_filename(name: str) -> str:
-    name = re.split(r"[/\\]", _clean(name))[-1]
-    return name or "attachment"
+    """No path separators (a Thai letter number's slash becomes "_", as readers would)."""
+    return re.sub(r"[/\\]", "_", _clean(name)) or "attachment"
 
 
 def build_mail(
@@ -201,7 +201,7 @@ def build_mail(
     boundary = "=_saraban_" + seed.hexdigest()[:32]
     out = [
         *lines,
-        f'Content-Type: multipart/mixed; boundary="{boundary}"'.encode("ascii"),
+        f'Content-Type: multipart/mixed;\r\n boundary="{boundary}"'.encode("ascii"),
         b"",
         b"This is a multi-part message in MIME format.",
         f"--{boundary}".encode("ascii"),

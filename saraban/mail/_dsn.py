@@ -143,7 +143,7 @@ def _recipients_from_text(text: str, exclude: set[str]) -> list[BounceRecipient]
     paragraphs = re.split(r"\n[ \t]*\n", region)
     for i, para in enumerate(paragraphs):
         for addr_m in _EMAIL.finditer(para):
-            addr = normalize_address(addr_m.group(0).strip("."))
+            addr = normalize_address(addr_m.group(0).strip(".'\"`"))
             key = addr.lower()
             if key in seen or key in exclude:
                 continue

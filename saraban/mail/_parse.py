@@ -25,7 +25,7 @@ from email.message import Message
 from email.policy import compat32
 
 from . import _smime
-from ._charset import collapse, decode_header, decode_text, html_to_text
+from ._charset import collapse, decode_header, decode_text, guess_8bit, html_to_text
 from ._dsn import find_bounce
 from ._errors import MailRefused
 from ._files import dangerous, safe_filename, sniff
@@ -72,6 +72,7 @@ class _Ctx:
     report_type: str = ""
     status_text: str | None = None
     returned: list[tuple[str, str]] | None = None
+    enclosed: list[tuple[str, str]] | None = None
     tnef_text: str = ""
 
     def defect(self, name: str) -> None:
@@ -381,9 +382,10 @@ class _Walker:
             inner_source = data
         data = _as_bytes(inner)
         subject = collapse(decode_header(_hget(inner, "subject") or b""))
-        if d.ctype in {"message/rfc822", "message/global"} and ctx.returned is None and \
-                ctx.report_type:
-            ctx.returned = [(k, collapse(decode_header(v))) for k, v in _raw_headers(inner)]
+        if d.ctype in {"message/rfc822", "message/global"} and ctx.enclosed is None:
+            ctx.enclosed = [(k, collapse(decode_header(v))) for k, v in _raw_headers(inner)]
+            if ctx.report_type and ctx.returned is None:
+                ctx.returned = ctx.enclosed
         if d.ctype == "message/disposition-notification":
             ctx.report_type = ctx.report_type or "disposition-notification"
             return []
@@ -443,16 +445,12 @@ class _Walker:
             import tnefparse  # type: ignore[import-untyped]
 
             tnef = tnefparse.TNEF(data, do_checksum=False)
+            if not tnef.objects:
+                return False
             files: list[tuple[str, bytes]] = []
             for att in tnef.attachments:
                 content = att.data if isinstance(att.data, bytes) else b""
-                try:
-                    raw_name = att.long_filename()
-                except Exception:
-                    raw_name = att.name
-                if isinstance(raw_name, bytes):
-                    raw_name = decode_header(raw_name.rstrip(b"\x00"))
-                files.append((str(raw_name).strip("\x00"), content))
+                files.append((_tnef_name(att), content))
             text = ""
             if body:
                 for candidate in (tnef.body, tnef.htmlbody):
@@ -469,14 +467,30 @@ class _Walker:
         except Exception:  # tnefparse on hostile bytes
             log.debug("winmail.dat unreadable", exc_info=True)
             return False
-        if not files and not text:
-            return False
         for name, content in files:
             self.add(name, "application/octet-stream", content, inline=False,
                      origin="tnef" if origin == "part" else origin)
         if text and not self.ctx.tnef_text:
             self.ctx.tnef_text = text.replace("\r\n", "\n")
         return True
+
+
+def _tnef_name(att: object) -> str:
+    """An attachment's long file name (MAPI), else its title (8-bit in the OEM code page,
+    which tnefparse would decode as UTF-8 and fail)."""
+    for attr in getattr(att, "mapi_attrs", []):
+        if getattr(attr, "name", None) == 0x3707:  # PR_ATTACH_LONG_FILENAME
+            value = attr.data
+            if isinstance(value, list) and value:
+                value = value[0]
+            if isinstance(value, bytes):
+                value = guess_8bit(value.rstrip(b"\x00"))
+            if isinstance(value, str) and value.strip("\x00 "):
+                return value.strip("\x00")
+    raw = getattr(att, "_name", b"")
+    if isinstance(raw, bytes):
+        return guess_8bit(raw.split(b"\x00", 1)[0])
+    return str(raw).strip("\x00")
 
 
 def _tnef_plausible(data: bytes) -> bool:
@@ -603,7 +617,7 @@ def _parse(raw: bytes, limits: MailLimits, trust: Sequence[str]) -> ParsedMail:
         text=text,
         report_type=ctx.report_type,
         status_text=ctx.status_text,
-        returned=ctx.returned,
+        returned=ctx.returned or ctx.enclosed,
     )
     attachments = tuple(ctx.attachments)
     return ParsedMail(
