@@ -141,12 +141,13 @@ def mail_addresses(text: str) -> list[str]:
 
 
 def _enqueue_mail(letter: Letter, dispatches: Sequence[Dispatch]) -> list[OutboxMessage]:
-    """E-mail dispatches go out as mail when the agency has a mailbox with an SMTP relay
-    (one row per address); without one the channel is only recorded, as before."""
+    """E-mail dispatches go out as mail when the agency has an enabled mailbox with an SMTP
+    relay (one row per address); without one the channel is only recorded, as before."""
     targets = [d for d in dispatches if d.channel == "email" and d.address.strip()]
     if not targets:
         return []
-    if not Mailbox.objects.filter(agency_id=letter.tenant_id).exclude(smtp_host="").exists():
+    if not Mailbox.objects.filter(agency_id=letter.tenant_id, enabled=True).exclude(
+            smtp_host="").exists():
         return []
     sender = Agency.objects.get(pk=letter.tenant_id)
     now = timezone.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 from pathlib import Path
 
@@ -55,10 +56,14 @@ def test_a_letter_by_email_reaches_the_relay_with_its_signed_pdf_and_message_id(
     assert got.mail_params["ENVID"] == str(out.message_id)
     assert got.rcpt_params[TO] == {"NOTIFY": "FAILURE,DELAY", "ORCPT": f"rfc822;{TO}"}
 
+    assert got.data.isascii()  # 7-bit on the wire: RFC 2047 words, base64 bodies
+    assert re.search(rb"^Subject: =\?utf-8\?[bq]\?", got.headers, re.I | re.M)
     mail = parse(got.data)
     assert mail["Subject"] == f"ที่ {entry.letter.number} เรื่อง ขอเชิญประชุมคณะทำงาน"
     assert mail["From"].addresses[0].addr_spec == ADDRESS
-    assert mail["From"].addresses[0].display_name == "สารบรรณกลาง มท."
+    # (Python's address parser keeps the space ending the first encoded word and the fold
+    # both; RFC 2047 readers such as saraban.mail drop the fold.)
+    assert " ".join(mail["From"].addresses[0].display_name.split()) == "สารบรรณกลาง มท."
     assert mail["To"].addresses[0].addr_spec == TO
     assert mail["Message-ID"] == f"<{out.message_id}@moi.go.th>"
     assert mail["X-Saraban-Message"] == str(out.message_id)
@@ -104,6 +109,15 @@ def test_without_an_smtp_relay_the_email_channel_is_only_recorded(org, relay):
     assert not OutboxMessage.objects.exists()
     drain()
     assert relay.messages == []
+
+
+def test_a_disabled_mailbox_sends_nothing(org, mailbox, relay):
+    mailbox_set(mailbox=mailbox, enabled=False)
+    send_letter(org, TO)
+    assert not OutboxMessage.objects.exists()
+    mailbox_set(mailbox=mailbox, enabled=True)
+    send_letter(org, TO)
+    assert OutboxMessage.objects.count() == 1
 
 
 def test_a_deferred_recipient_is_retried_with_the_same_message_id(org, mailbox, relay):
