@@ -16,9 +16,10 @@ from saraban.core.thai import thai_digits
 from saraban.exchange.inbox import exchange_inbox_register
 from saraban.exchange.mail import imap
 from saraban.exchange.mail.intake import ingest
-from saraban.exchange.mail.mailboxes import mailbox_add
+from saraban.exchange.mail.mailboxes import mailbox_add, mailbox_set
 from saraban.exchange.models import InboxMessage, MailSeen, OutboxMessage, OutState
 from saraban.exchange.testing_mail import DOVECOT_SKIP, Dovecot, dovecot_available
+from saraban.exchange.testing_smtp import SmtpServer
 from saraban.exchange.worker import drain
 
 from .mail_outbound import (  # noqa: F401 (fixtures)
@@ -162,3 +163,47 @@ def test_a_bounce_delivered_into_the_imap_mailbox_is_matched_by_the_poll(org, re
         assert result.kept_apart == 1 and result.inbox == 0
         out.refresh_from_db()
         assert out.state == OutState.FAILED and "5.1.1" in out.reason
+
+
+def test_a_relay_without_dsn_returns_the_whole_mail_and_it_is_matched(org, mailbox, tls):
+    with SmtpServer(dsn=False, starttls=True, certificate=tls,
+                    auth={SMTP_USER: SMTP_PASSWORD}, bounce_domains={"bounce.test"}) as plain:
+        mailbox_set(mailbox=mailbox, smtp_port=plain.port)
+        send_letter(org, "nobody@bounce.test")
+        drain()
+        out = OutboxMessage.objects.get()
+        assert out.state == OutState.SENT
+        [bounce] = plain.bounces()
+    assert b"Original-Envelope-Id" not in bounce.raw
+    assert b"Content-Type: message/rfc822" in bounce.raw  # the whole mail came back
+    assert ingest(mailbox, bounce.raw).outcome == "bounce"
+    out.refresh_from_db()
+    assert out.state == OutState.FAILED and "User unknown" in out.reason
+
+
+def test_a_qmail_bounce_in_plain_text_is_matched_by_the_quoted_headers(org, mailbox, relay):
+    send_letter(org, "nobody@old-isp.test")
+    drain()
+    out = OutboxMessage.objects.get()
+    [sent] = relay.messages
+    raw = (
+        "Return-Path: <>\r\n"
+        "Date: 7 Dec 2026 07:10:00 -0000\r\n"
+        "From: MAILER-DAEMON@mail.old-isp.test\r\n"
+        f"To: {ADDRESS}\r\n"
+        "Subject: failure notice\r\n"
+        "Message-ID: <20261207071000.1234.qmail@mail.old-isp.test>\r\n"
+        "\r\n"
+        "Hi. This is the qmail-send program at mail.old-isp.test.\r\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\r\n"
+        "\r\n"
+        "<nobody@old-isp.test>:\r\n"
+        "Sorry, no mailbox here by that name. (#5.1.1)\r\n"
+        "\r\n"
+        "--- Below this line is a copy of the message.\r\n"
+        "\r\n"
+    ).encode() + sent.headers + b"\r\n(body cut)\r\n"
+    assert ingest(mailbox, raw).outcome == "bounce"
+    out.refresh_from_db()
+    assert out.state == OutState.FAILED
