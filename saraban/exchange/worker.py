@@ -1,6 +1,7 @@
-"""The delivery loop the worker runs beside the job queue: due outbox rows, certificate
-announcements, and the poll of each agency's own e-CMS node (every
-``SARABAN_ECMS_POLL_SECONDS``)."""
+"""The delivery loop the worker runs beside the job queue: due outbox rows (mail included),
+certificate announcements, the poll of each agency's own e-CMS node (every
+``SARABAN_ECMS_POLL_SECONDS``) and of each central mailbox over IMAP (every
+``SARABAN_MAIL_POLL_SECONDS``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from django.db import close_old_connections, connections
 
 from .ecms.poll import poll_due
+from .mail.imap import poll_due as mail_poll_due
 from .models import OutboxMessage, OutState
 from .outbox import deliver_due
 from .renewal import announcement_deliver_due
@@ -25,7 +27,7 @@ def run_loop(stop: threading.Event, *, interval: float = 0.5, batch: int = 20) -
             close_old_connections()
             try:
                 worked = (deliver_due(limit=batch) + announcement_deliver_due(limit=batch)
-                          + poll_due())
+                          + poll_due() + mail_poll_due())
             except Exception:  # the database may be away for a moment: try again
                 log.exception("exchange delivery loop")
                 connections.close_all()
@@ -51,7 +53,8 @@ def drain(*, timeout: float = 60.0) -> int:
     total = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        worked = deliver_due(limit=50) + announcement_deliver_due(limit=50) + poll_due()
+        worked = (deliver_due(limit=50) + announcement_deliver_due(limit=50) + poll_due()
+                  + mail_poll_due())
         total += worked
         if not worked:
             break
