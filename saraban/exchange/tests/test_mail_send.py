@@ -299,3 +299,18 @@ def test_a_retry_after_a_crash_that_followed_the_hand_over_sends_the_same_mail(
     assert first.data == second.data
     assert first.mail_params["ENVID"] == second.mail_params["ENVID"] == str(out.message_id)
     assert out.payload["mail_message_id"] == f"{out.message_id}@moi.go.th"
+
+
+def test_a_relay_that_never_answers_times_out_and_is_retried(org, mailbox, settings):
+    import socket
+
+    settings.SARABAN_MAIL_TIMEOUT_SECONDS = 0.5
+    with socket.socket() as silent:  # takes the connection, never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)
+        mailbox_set(mailbox=mailbox, smtp_port=silent.getsockname()[1])
+        entry = send_letter(org, TO)
+        drain()
+    out = OutboxMessage.objects.get(letter=entry.letter)
+    assert out.state == OutState.QUEUED
+    assert out.last_error.startswith("smtp_unreachable") and "timed out" in out.last_error
