@@ -12,6 +12,7 @@ app_name = "web"
 urlpatterns = [
     *browse, *register, path("onboarding/", include(onboarding)),
     path("exchange/", include(exchange_urls)),
+    path("exchange/mail/", include("saraban.web.urls_mail")),
     path("routing/", include(routing_urls)),
     path("", include("saraban.web.urls_notify")),
     path("", include("saraban.web.urls_evidence")),
