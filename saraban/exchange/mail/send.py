@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import mimetypes
 from typing import Any
 
 from django.db import transaction
@@ -79,6 +80,18 @@ def _files(letter: Letter) -> list[Any]:
     files = list(current.select_related("blob").order_by("pk"))
     # The letter itself first, then its attachments in the order they were added.
     return sorted(files, key=lambda f: 0 if f.role == FileRole.MAIN else 1)
+
+
+def content_type_of(filename: str, checked: str) -> str:
+    """The MIME type a file goes out with: its checked type, made specific by the name's
+    extension where the check knows only the family (an Office or OpenDocument file is
+    stored as ``application/vnd.openxmlformats-officedocument``)."""
+    guessed = mimetypes.guess_type(filename, strict=False)[0] or ""
+    if guessed != checked and guessed.startswith(checked):
+        return guessed
+    if checked in {blobs.ODF, blobs.ZIP_OFFICE} or checked.count("/") != 1:
+        return "application/octet-stream"  # a family, not a type
+    return checked
 
 
 def letter_text(letter: Letter, *, recipient: str, files: list[Any], sender: str,
@@ -207,8 +220,8 @@ def build_for(out: OutboxMessage, mailbox: Mailbox) -> bytes:
         recipient = _recipient(out)
         text = letter_text(letter, recipient=recipient.name, files=files,
                            sender=sender.name, address=mailbox.address)
-        attachments = [(f.filename, str(f.blob.content_type), blobs.read_blob(f.blob))
-                       for f in files]
+        attachments = [(f.filename, content_type_of(f.filename, str(f.blob.content_type)),
+                        blobs.read_blob(f.blob)) for f in files]
         raw = build_mail(sender=sender, to=[recipient], subject=letter_subject(letter),
                          text=text, attachments=attachments, message_id=message_id,
                          extra_headers=extra, date=out.created_at)

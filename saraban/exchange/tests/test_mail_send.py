@@ -88,6 +88,20 @@ def test_a_letter_by_email_reaches_the_relay_with_its_signed_pdf_and_message_id(
     assert all(problem is None for _a, _n, problem in audit_verify())
 
 
+def test_an_office_attachment_goes_out_with_its_specific_type(org, mailbox, relay):
+    from saraban.letters.tests.bombs import docx
+
+    document = docx()
+    send_letter(org, TO, attachments=(("แบบตอบรับ.docx", document),))
+    drain()
+    [got] = relay.messages
+    parts = {p.get_filename(): p for p in parse(got.data).iter_attachments()}
+    part = parts["แบบตอบรับ.docx"]
+    assert part.get_content_type() == ("application/vnd.openxmlformats-officedocument."
+                                       "wordprocessingml.document")
+    assert part.get_content() == document
+
+
 def test_each_address_of_a_dispatch_is_its_own_mail(org, mailbox, relay):
     entry = send_letter(org, "a@school.ac.th; Head <b@School.AC.th>")
     outs = OutboxMessage.objects.filter(letter=entry.letter).order_by("pk")
