@@ -59,6 +59,9 @@ _PKCS7_SIG = {"application/pkcs7-signature", "application/x-pkcs7-signature"}
 _STATUS_TYPES = {"message/delivery-status", "message/global-delivery-status"}
 _NL = re.compile(rb"\r\n|\r|\n")
 _TNEF_MAX_OBJECTS = 20_000
+#: Characters of an HTML body turned into text (a letter's covering text is far shorter; the
+#: HTML parser costs about a second a megabyte of tags).
+MAX_HTML = 2 * 1024 * 1024
 
 
 @dataclass
@@ -292,7 +295,7 @@ class _Walker:
         self.check(part, depth)
         ctx = self.ctx
         d = _describe(part, ctx, default)
-        payload = part.get_payload()
+        payload = getattr(part, "_payload", None)
         main = d.ctype.split("/", 1)[0]
         if isinstance(payload, list):
             kids: list[Message] = [p for p in payload if isinstance(p, Message)]
@@ -328,6 +331,9 @@ class _Walker:
             ctx.defect(defect)
             text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
             if d.ctype == "text/html":
+                if len(text) > MAX_HTML:
+                    text = text[:MAX_HTML]
+                    ctx.defect("html_cut")
                 text = html_to_text(text)
             return [text]
         if d.ctype in _TNEF_TYPES or name.lower() == "winmail.dat":
