@@ -67,6 +67,9 @@ FONT_DIR: Final = Path(fontpkg_sarabun.__file__).parent / "files"
 DEMO_ECMS_URL: Final = os.environ.get("SARABAN_DEMO_ECMS_URL", "http://127.0.0.1:8780")
 DEMO_ECMS_OWN: Final = ("1500100000", "สำนักงานปลัดกระทรวงมหาดไทย")
 DEMO_ECMS_OTHER: Final = ("2100500000", "กรมควบคุมโรค")
+# The central e-mail address of สป.มท.: a few letters arrived by e-mail (the demo has no mail
+# server: they are handed over as the mail server's pipe would, `saraban mail ingest`).
+DEMO_MAILBOX: Final = "saraban@moi.go.th"
 
 _PDF_SOURCE: Final = """\
 #let inp = sys.inputs
@@ -524,6 +527,64 @@ def _signing(org: SampleOrg) -> None:
     draft_initial(actor=resolve_actor(org.clerk), draft=draft, comment="ตรวจแล้ว เห็นควรลงนาม")
 
 
+def _mail(org: SampleOrg) -> None:
+    """Letters that arrived at the central address by e-mail: one from a subdistrict
+    (registered), one from an older system (TIS-620 subject, waiting), a reply quoting one of
+    our letters (waiting, linked to it) and an out-of-office answer (kept apart)."""
+    from saraban.exchange.inbox import exchange_inbox_register
+    from saraban.exchange.mail.intake import ingest
+    from saraban.exchange.mail.mailboxes import mailbox_add
+    from saraban.exchange.models import InboxMessage
+    from saraban.mail import Address, build_mail
+
+    mailbox = mailbox_add(agency=org.ministry, address=DEMO_MAILBOX,
+                          display_name="สารบรรณกลาง สำนักงานปลัดกระทรวงมหาดไทย",
+                          accept_senders="*.go.th\n*.mail.go.th", acknowledge=True)
+    to = [Address(DEMO_MAILBOX, mailbox.display_name)]
+    today = thai_date(timezone.localdate())
+    banmai = build_mail(
+        sender=Address("saraban@banmai.go.th", "องค์การบริหารส่วนตำบลบ้านใหม่"), to=to,
+        subject="ที่ ชม 75301/125 เรื่อง ขอรับการสนับสนุนงบประมาณโครงการประปาหมู่บ้าน",
+        text="เรียน ปลัดกระทรวงมหาดไทย\n\nองค์การบริหารส่วนตำบลบ้านใหม่ขอส่งหนังสือขอรับการ"
+             "สนับสนุนงบประมาณ รายละเอียดตามไฟล์ที่แนบ\n\nสำนักปลัด อบต.บ้านใหม่ โทร 0 5311 2233",
+        attachments=[("หนังสือขอรับการสนับสนุน.pdf", "application/pdf", demo_pdf(
+            title="บันทึกข้อความ", number="ชม 75301/125", sender="อบต.บ้านใหม่", date=today,
+            subject="ขอรับการสนับสนุนงบประมาณโครงการประปาหมู่บ้าน",
+            recipient="ปลัดกระทรวงมหาดไทย",
+            body="ด้วยองค์การบริหารส่วนตำบลบ้านใหม่มีความประสงค์ขอรับการสนับสนุนงบประมาณ"))],
+        message_id="demo-banmai-125@banmai.go.th",
+    )
+    subject = "ที่ ลพ 0017.3/ว 88 เรื่อง แจ้งผลการประชุมคณะกรรมการ".encode("cp874")
+    import base64
+
+    old_system = (
+        b"From: =?TIS-620?B?" + base64.b64encode("อำเภอป่าซาง".encode("cp874"))
+        + b"?= <saraban@pasang.lamphun.go.th>\r\nTo: " + DEMO_MAILBOX.encode()
+        + b"\r\nSubject: =?TIS-620?B?" + base64.b64encode(subject) + b"?=\r\n"
+        b"Message-ID: <20261201.88@pasang.lamphun.go.th>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=TIS-620\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + "ขอแจ้งผลการประชุมคณะกรรมการ ตามสำเนาที่จะส่งทางไปรษณีย์".encode("cp874") + b"\r\n"
+    )
+    ours = (Letter.objects.filter(tenant=org.ministry, direction="outgoing")
+            .exclude(number="").order_by("-created_at").first())
+    mails = [banmai, old_system]
+    if ours is not None:
+        mails.append(build_mail(
+            sender=Address("saraban@chiangmai.go.th", "สำนักงานจังหวัดเชียงใหม่"), to=to,
+            subject=f"ตอบ: ที่ {ours.number} เรื่อง {ours.subject}",
+            text=f"อ้างถึงหนังสือ ที่ {ours.number} จังหวัดเชียงใหม่ได้รับทราบและจะดำเนินการต่อไป",
+            message_id="demo-reply-1@chiangmai.go.th"))
+    mails.append(build_mail(
+        sender=Address("somchai@dopa.go.th", "สมชาย ใจดี"), to=to,
+        subject="ตอบกลับอัตโนมัติ: ไม่อยู่ที่สำนักงาน", text="ข้าพเจ้าไม่อยู่ถึงวันจันทร์",
+        message_id="demo-ooo-1@dopa.go.th", extra_headers=[("Auto-Submitted", "auto-replied")]))
+    results = [ingest(mailbox, raw, source="pipe") for raw in mails]
+    first = results[0].inbox_id
+    if first is not None:
+        exchange_inbox_register(actor=resolve_actor(org.clerk),
+                                message=InboxMessage.objects.get(pk=first))
+
+
 @transaction.atomic
 def load_demo() -> DemoSummary:
     """Load the demo once; a second call finds it and changes nothing."""
@@ -551,5 +612,6 @@ def load_demo() -> DemoSummary:
     _year_letters(demo, current, current=True)
     _routing(org)
     _signing(org)
+    _mail(org)
     return DemoSummary(created=True, letters=previous.count + current.count,
                        years=[be_year(dt.date(last_year, 6, 1)), be_year(dt.date(this_year, 6, 1))])

@@ -336,8 +336,9 @@ class Channel(models.TextChoices):
 
 ELECTRONIC_CHANNELS = frozenset({Channel.SARABAN, Channel.EMAIL, Channel.ECMS})
 # Badges of incoming letters in registers, search results and the letter page.
-RECEIVED_VIA_LABELS = {Channel.SARABAN: "ระบบสารบรรณ", Channel.EMAIL: "อีเมล",
-                       Channel.ECMS: "e-CMS"}
+RECEIVED_VIA_LABELS: dict[str, str] = {
+    Channel.SARABAN.value: "ระบบสารบรรณ", Channel.EMAIL.value: "อีเมล", Channel.ECMS.value: "e-CMS",
+}
 
 
 class Dispatch(models.Model):

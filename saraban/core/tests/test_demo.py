@@ -149,3 +149,21 @@ def test_saraban_audit_verify_on_the_demo_fails_after_an_edit_or_a_delete(tmp_pa
     deleted = run("audit", "verify")
     assert deleted.returncode != 0
     assert f"agency {agency}, event #3: deleted" in deleted.stderr
+
+
+def test_demo_has_letters_that_arrived_by_email(demo):
+    from saraban.exchange.models import InboxMessage, MailSeen
+
+    mail = InboxMessage.objects.filter(sender_code__startswith="mailto:")
+    assert mail.count() == 3
+    registered = mail.get(state="registered")
+    letter = registered.entry.letter
+    assert letter.received_via == "email"
+    assert letter.subject == "ขอรับการสนับสนุนงบประมาณโครงการประปาหมู่บ้าน"
+    assert set(letter.files.values_list("role", flat=True)) == {"main", "original"}
+    # The older system's TIS-620 subject, read back as Thai.
+    assert mail.filter(envelope__letter__subject="แจ้งผลการประชุมคณะกรรมการ").exists()
+    # The reply quoting one of our numbers is linked to that letter.
+    reply = mail.get(sender_code="mailto:saraban@chiangmai.go.th")
+    assert reply.envelope["mail"]["replied_letter"] is not None
+    assert MailSeen.objects.filter(outcome="auto_reply").count() == 1
