@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from saraban.core.audit import audit_record
@@ -44,7 +45,7 @@ _MSGID_LINE = re.compile(r"^Message-ID:[ \t]*(?:\r?\n[ \t]+)?(<[^>\r\n]+>)",
 #: A letter number as written after "ที่": a Thai letter code, the office digits, "/", an
 #: optional "ว" (circular) and the serial ("มท 0808.2/ว 123", "ศธ ๐๔๐๐๑/๑๒๓", "กค0402/5").
 _NUMBER = re.compile(
-    r"(?<![ก-ฮ])([ก-ฮ]{1,5}\.?(?:\s?[ก-ฮ]{1,4}\.?)?\s*[0-9๐-๙][0-9๐-๙.]*\s*/\s*(?:ว\s*)?[0-9๐-๙]+)"
+    r"(?<![\u0E00-\u0E7F])([ก-ฮ]{1,5}\.?\s*[0-9๐-๙][0-9๐-๙.]*\s*/\s*(?:ว\s*)?[0-9๐-๙]+)"
 )
 
 
@@ -254,9 +255,11 @@ def _replied_by_number(mailbox: Mailbox, parsed: ParsedMail) -> tuple[int | None
         serial = re.search(r"(\d+)$", n)
         if serial is None:
             continue
+        # Our numbers are issued as "prefix/123" or "prefix/ว 123" (numbering.format_number).
+        tail = serial.group(1)
         rows = list(
-            Letter.objects.filter(tenant_id=mailbox.agency_id, direction=Direction.OUTGOING,
-                                  number__endswith=serial.group(1))
+            Letter.objects.filter(tenant_id=mailbox.agency_id, direction=Direction.OUTGOING)
+            .filter(Q(number__endswith=f"/{tail}") | Q(number__endswith=f"ว {tail}"))
             .order_by("-letter_date", "-pk").values_list("pk", "number")[:200]
         )
         matches = [(pk, number) for pk, number in rows if normalise_number(number) == n]

@@ -207,3 +207,13 @@ def test_a_qmail_bounce_in_plain_text_is_matched_by_the_quoted_headers(org, mail
     assert ingest(mailbox, raw).outcome == "bounce"
     out.refresh_from_db()
     assert out.state == OutState.FAILED
+
+
+def test_letter_numbers_are_found_however_they_are_quoted():
+    from saraban.exchange.mail.matching import quoted_numbers
+
+    assert quoted_numbers("RE: ตอบหนังสือที่ มท ๐๒๐๐/ว ๑๒๓ ลงวันที่ ๑ ธ.ค. ๖๙") == ["มท0200/ว123"]
+    assert quoted_numbers("Fw: [External] ที่ มท0200.3/45 เรื่อง ขอเชิญ") == ["มท0200.3/45"]
+    assert quoted_numbers("อ้างถึง หนังสือ ศธ 04001 / 7 และ กค. 0402.5/ว 12") == [
+        "ศธ04001/7", "กค.0402.5/ว12"]
+    assert quoted_numbers("ประชุม 12/2569 เวลา 10.00/11.00 น.") == []
