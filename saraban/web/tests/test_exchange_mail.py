@@ -383,7 +383,7 @@ def test_kept_apart_mail_is_listed_with_its_reason_for_clerks_and_admins(client,
     only = page(client, f"{KEPT}?outcome=auto_reply")
     assert "Out of Office" in only and "ขายของราคาถูก" not in only
     seen = MailSeen.objects.get(outcome="sender_refused")
-    url = reverse("web:exchange_mail_kept_original", args=[seen.pk])
+    url = f'{reverse("web:exchange_mail_kept_original")}?seen={seen.pk}'
     assert url in shown
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "message/rfc822"
@@ -395,6 +395,7 @@ def test_kept_apart_mail_is_listed_with_its_reason_for_clerks_and_admins(client,
     client.force_login(org.officer)
     page(client, KEPT, status=403)
     assert client.get(url).status_code == 404
+    assert client.get(f'{reverse("web:exchange_mail_kept_original")}?seen=x').status_code == 404
     client.force_login(org.clerk)  # the ministry's clerk: the ministry has no mailbox
     assert "ขายของราคาถูก" not in page(client, KEPT, status=404)
     assert client.get(url).status_code == 404

@@ -7,8 +7,8 @@
   back, only "ตั้งไว้แล้ว"; a field left empty keeps what is set.
 - ``/exchange/mail/kept/?agency=ID``: the mails the mailbox kept apart (auto-replies, bounces,
   loops, refused, senders not accepted), with the reason and date and the raw mail to
-  download, so nothing that came in is invisible; for the agency's central registry clerks and
-  its admins.
+  download (``/exchange/mail/kept/original/?seen=ID``), so nothing that came in is invisible;
+  for the agency's central registry clerks and its admins.
 - ``/exchange/mail/inbox/<id>/original/``: the raw mail (.eml) of an arrival by e-mail, for
   the clerks who handle that inbox.
 
@@ -384,13 +384,14 @@ def _eml(blob: Any, subject: str) -> FileResponse:
 
 @login_required
 @require_GET
-def mail_kept_original(request: HttpRequest, seen_id: int) -> HttpResponseBase:
-    """The raw mail of a kept-apart item (a download, never shown inline)."""
+def mail_kept_original(request: HttpRequest) -> HttpResponseBase:
+    """The raw mail of a kept-apart item (``?seen=<id>``; a download, never shown inline)."""
     person = person_of(request)
+    seen_id = request.GET.get("seen", "")
     seen = MailSeen.objects.filter(
-        pk=seen_id, mailbox__agency__in=[a.pk for a in kept_agencies(person)],
+        pk=int(seen_id), mailbox__agency__in=[a.pk for a in kept_agencies(person)],
         blob__isnull=False,
-    ).select_related("blob").first()
+    ).select_related("blob").first() if seen_id.isdigit() and len(seen_id) < 19 else None
     if seen is None or seen.blob is None:
         return not_found(request, NO_MAIL)
     return _eml(seen.blob, seen.subject)
