@@ -7,6 +7,11 @@ State machine of a letter message (one per recipient)::
       │  └── requeue (by hand) ── failed ◀── retry limit             └─▶ withdrawn → resend
       └─ retry with exponential backoff while the recipient cannot be reached
 
+A row whose recipient is ``mailto:<address>`` is a mail (a letter by e-mail, or the answer to
+a letter that came by e-mail): ``saraban.exchange.mail.send`` hands it to the agency's SMTP
+relay, "sent" is the relay's 250, and a bounce that comes back later fails it
+(``saraban.exchange.mail.matching``).
+
 A business receipt may overtake the transport receipt (when the answer to a delivered
 message was lost), and may arrive after the message was marked failed (every answer lost, but
 the recipient has it): it moves the message to its final state all the same. A later duplicate
@@ -19,6 +24,7 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Iterable, Sequence
+from email.utils import getaddresses
 from typing import Any
 
 from django.conf import settings
@@ -123,8 +129,6 @@ def mail_addresses(text: str) -> list[str]:
     """The addresses of an e-mail dispatch ("a@x.go.th", "Name <a@x.go.th>", several
     separated by commas or semicolons), domains lowercased; refused when one is not an
     address."""
-    from email.utils import getaddresses
-
     found: list[str] = []
     for _name, address in getaddresses([text.replace(";", ",")]):
         local, at, domain = address.strip().rpartition("@")
