@@ -41,6 +41,7 @@ from saraban.exchange.worker import drain
 from saraban.letters.models import Letter
 from saraban.letters.services import LetterDetails, Recipient, Upload, letter_register_outgoing
 from saraban.letters.tests.test_register import tiny_pdf
+from saraban.mail import sign_smime
 from saraban.web.templatetags.thai import thaidigits as n
 
 SETTINGS = "/exchange/mail/"
@@ -346,6 +347,20 @@ def test_the_clerk_registers_and_rejects_mail_like_other_arrivals(client, org, p
     assert InboxMessage.objects.get(pk=second.inbox_id or 0).state == InState.REJECTED
     handled = page(client, INBOX + "?tab=handled")
     assert "สิ่งที่ส่งมาด้วยไม่ครบ" in handled and "ไปรษณีย์อิเล็กทรอนิกส์" in handled
+
+
+def test_inbox_shows_the_smime_and_pdf_signature_status(client, org, province_clerk, mailbox):
+    cert, key = smime_pair("กรมตัวอย่าง")
+    raw = sign_smime(letter_mail(subject="หนังสือลงนาม S/MIME", sender="saraban@dept.go.th"),
+                     certificate_pem=cert.decode(), key_pem=key.decode())
+    assert ingest(mailbox, raw).outcome == "inbox"
+    client.force_login(province_clerk)
+    shown = page(client, INBOX)
+    # No trust anchor for the signer: the signature is right, its issuer unknown.
+    assert "มีลายมือชื่อ S/MIME (ไม่รู้จักผู้ออกใบรับรอง)" in shown and "กรมตัวอย่าง" in shown
+    assert 'class="badge sig-untrusted"' in shown
+    # The PDF was verified on arrival, as every arriving file is: it carries no signature.
+    assert "ไม่มีลายมือชื่ออิเล็กทรอนิกส์" in shown
 
 
 def test_inbox_query_count_does_not_grow_with_mails(client, org, province_clerk, mailbox):
