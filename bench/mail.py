@@ -1,7 +1,7 @@
 """The central mailbox: mails taken in per second, and the time from arrival to the inbox.
 
     make bench-mail                          # = .venv/bin/python bench/mail.py
-    .venv/bin/python bench/mail.py --db sqlite --mails 300 --arrivals 200 --rate 20
+    .venv/bin/python bench/mail.py --db sqlite --mails 300 --arrivals 200 --rate 5
 
 One Saraban node (saraban.exchange.testing: its own database and file store) with an agency
 whose central mailbox is on a real IMAP server (Debian's Dovecot, saraban.exchange.testing_mail).
@@ -102,12 +102,13 @@ print(json.dumps({{"times": times, "outcomes": outcomes}}))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--mails", type=int, default=200, help="mails through ingest")
-    parser.add_argument("--pipe", type=int, default=24, help="mails through `saraban mail "
+    parser.add_argument("--mails", type=int, default=150, help="mails through ingest")
+    parser.add_argument("--pipe", type=int, default=12, help="mails through `saraban mail "
                         "ingest` (a process each)")
-    parser.add_argument("--pipe-concurrency", type=int, default=4)
-    parser.add_argument("--arrivals", type=int, default=150, help="mails APPENDed to IMAP")
-    parser.add_argument("--rate", type=float, default=10, help="arrivals per second")
+    parser.add_argument("--pipe-concurrency", type=int, default=2)
+    parser.add_argument("--arrivals", type=int, default=100, help="mails APPENDed to IMAP")
+    parser.add_argument("--rate", type=float, default=4,
+                        help="arrivals per second (below the intake's rate: else they queue)")
     parser.add_argument("--poll", type=float, default=0.5, help="SARABAN_MAIL_POLL_SECONDS")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the node's files and logs")
