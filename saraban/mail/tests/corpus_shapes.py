@@ -403,7 +403,8 @@ def b64(data: bytes, width: int = 76) -> bytes:
 def qp(text: str, charset: str = "utf-8") -> bytes:
     """Quoted-printable, line by line, CRLF line ends, soft breaks at 76."""
     lines = text.split("\n")
-    return b"\r\n".join(binascii.b2a_qp(line.encode(codec(charset))) for line in lines)
+    return b"\r\n".join(binascii.b2a_qp(line.encode(codec(charset))).replace(b"=\n", b"=\r\n")
+                        for line in lines)
 
 
 def crlf(text: str, charset: str = "utf-8") -> bytes:
@@ -489,7 +490,7 @@ class Rand:
 Writer = Callable[[Letter, Rand], tuple[bytes, str]]
 
 
-def _outlook_attachment(d: Doc, when: dt.datetime, label: str = "utf-8") -> bytes:
+def _outlook_attachment(d: Doc, when: dt.datetime, label: str = "utf-8", cid: str = "") -> bytes:
     name = enc(d.name, label, sep="\r\n ")
     stamp = utc(when).strftime("%a, %d %b %Y %H:%M:%S GMT")
     disposition = "inline" if d.inline else "attachment"
@@ -498,8 +499,22 @@ def _outlook_attachment(d: Doc, when: dt.datetime, label: str = "utf-8") -> byte
         f"Content-Description: {enc(d.name, label, sep=FOLD)}",
         f'Content-Disposition: {disposition};\r\n\tfilename="{name}"; size={len(d.data)};\r\n'
         f'\tcreation-date="{stamp}";\r\n\tmodification-date="{stamp}"',
+        *([f"Content-ID: <{cid}>"] if cid else []),
         "Content-Transfer-Encoding: base64",
     ], b64(d.data))
+
+
+def pictures(lt: Letter) -> tuple[list[Doc], list[Doc]]:
+    """The pictures shown in the HTML body (inline images: a signature logo, a pasted scan)
+    and the other files."""
+    shown = [d for d in lt.docs if d.inline and d.content_type.startswith("image/")]
+    return shown, [d for d in lt.docs if d not in shown]
+
+
+def related(alt: bytes, images: Sequence[bytes], boundary: str, *, fold: str = "\r\n\t") -> bytes:
+    """multipart/related: the alternative, then the pictures its HTML names by cid."""
+    return entity([f'Content-Type: multipart/related;{fold}boundary="{boundary}";{fold}'
+                   'type="multipart/alternative"'], multipart(boundary, [alt, *images]))
 
 
 def outlook365(lt: Letter, r: Rand, *, extra: Sequence[str] = (), tnef: bytes = b"",
@@ -518,7 +533,13 @@ def outlook365(lt: Letter, r: Rand, *, extra: Sequence[str] = (), tnef: bytes = 
             entity(['Content-Type: text/html; charset="utf-8"',
                     "Content-Transfer-Encoding: base64"], b64(html_of(lt.body).encode())),
         ]))
-    parts = [_outlook_attachment(d, lt.date) for d in lt.docs]
+    shown, files = pictures(lt)
+    if shown:
+        stamp = f"01DB{r.hex(4, True)}.{r.hex(8, True)}"
+        alt = related(alt, [_outlook_attachment(d, lt.date, cid=f"{d.name}@{stamp}")
+                            for d in shown], f"_005_{tag}_")
+        alt_b = f"_005_{tag}_"
+    parts = [_outlook_attachment(d, lt.date) for d in files]
     if tnef:
         parts.append(entity([
             'Content-Type: application/ms-tnef; name="winmail.dat"',
@@ -556,8 +577,8 @@ def outlook365(lt: Letter, r: Rand, *, extra: Sequence[str] = (), tnef: bytes = 
         return entity([*head, f'Content-Type: multipart/mixed;\r\n\tboundary="{mixed_b}"',
                        "MIME-Version: 1.0"],
             multipart(mixed_b, [alt, *parts])), mid
-    return entity([*head, f'Content-Type: multipart/alternative;\r\n\tboundary="{alt_b}"',
-                   "MIME-Version: 1.0"], alt.split(b"\r\n\r\n", 1)[1]), mid
+    top = alt.split(b"\r\n\r\n", 1)
+    return entity([*head, top[0].decode(), "MIME-Version: 1.0"], top[1]), mid
 
 
 def outlook_desktop(lt: Letter, r: Rand, *, label: str = "windows-874", q: bool = False,
@@ -601,6 +622,65 @@ def outlook_desktop(lt: Letter, r: Rand, *, label: str = "windows-874", q: bool 
     return entity([*head, f'Content-Type: multipart/alternative;\r\n\tboundary="{alt_b}"', *tail],
                   b"This is a multipart message in MIME format.\r\n\r\n"
                   + alt.split(b"\r\n\r\n", 1)[1]), mid
+
+
+def outlook_mac(lt: Letter, r: Rand) -> tuple[bytes, str]:
+    """Outlook for Mac 16: ``B_<digits>_<digits>`` boundaries, lower-case ``Content-type``,
+    the "> This message is in MIME format" preamble, RFC 2047 file names."""
+    stamp = r.digits(10)
+    mixed_b, alt_b = f"B_{stamp}_{r.digits(10)}", f"B_{stamp}_{r.digits(10)}"
+    mid = lt.message_id or f"{r.uuid(True)}@{lt.sender.split('@')[1]}"
+    alt = entity([f'Content-type: multipart/alternative;\r\n\tboundary="{alt_b}"'], multipart(
+        alt_b, [entity(['Content-type: text/plain;\r\n\tcharset="UTF-8"',
+                        "Content-transfer-encoding: quoted-printable"], qp(lt.body)),
+                entity(['Content-type: text/html;\r\n\tcharset="UTF-8"',
+                        "Content-transfer-encoding: quoted-printable"], qp(html_of(lt.body)))]))
+    parts = [entity([f'Content-type: {d.declared}; name="{enc(d.name, "UTF-8", sep=FOLD)}"',
+                     f'Content-disposition: attachment;\r\n\tfilename="'
+                     f'{enc(d.name, "UTF-8", sep=FOLD)}"',
+                     "Content-transfer-encoding: base64"], b64(d.data)) for d in lt.docs]
+    head = ["User-Agent: Microsoft-MacOutlook/16.89.24091630",
+            f"Date: {rfc822_date(lt.date, zero_pad=True)}", f"Subject: {enc(lt.subject, 'UTF-8')}",
+            f"From: {enc(lt.sender_name, 'UTF-8')} <{lt.sender}>", f"To: <{MAILBOX}>",
+            f"Message-ID: <{mid}>", f"Thread-Topic: {enc(lt.subject, 'UTF-8')}",
+            "Mime-version: 1.0"]
+    preamble = ("> This message is in MIME format. Since your mail reader does not understand\r\n"
+                "this format, some or all of this message may not be legible.\r\n")
+    if not parts:
+        return entity([*head, f'Content-type: multipart/alternative;\r\n\tboundary="{alt_b}"'],
+                      preamble.encode() + b"\r\n" + alt.split(b"\r\n\r\n", 1)[1]), mid
+    return entity([*head, f'Content-type: multipart/mixed;\r\n\tboundary="{mixed_b}"'],
+                  multipart(mixed_b, [alt, *parts], preamble=preamble)), mid
+
+
+def yahoo(lt: Letter, r: Rand) -> tuple[bytes, str]:
+    """Yahoo Mail web (small offices' addresses): JavaMail ``----=_Part_`` boundaries,
+    X-Mailer WebService/YMailNorrin, RFC 2047 file names, Content-ID on every file."""
+    millis = int(lt.date.timestamp() * 1000)
+    mid = lt.message_id or f"{r.digits(9)}.{r.digits(7)}.{millis}@mail.yahoo.com"
+    mixed_b = f"----=_Part_{r.digits(7)}_{r.digits(9)}.{millis}"
+    alt_b = f"----=_Part_{r.digits(7)}_{r.digits(9)}.{millis}"
+    alt = entity([f'Content-Type: multipart/alternative; \r\n\tboundary="{alt_b}"'], multipart(
+        alt_b, [entity(["Content-Type: text/plain; charset=UTF-8",
+                        "Content-Transfer-Encoding: quoted-printable"], qp(lt.body)),
+                entity(["Content-Type: text/html; charset=UTF-8",
+                        "Content-Transfer-Encoding: quoted-printable"],
+                       qp(html_of(lt.body, wrapper="div")))]))
+    parts = [entity([f"Content-Type: {d.declared}",
+                     "Content-Transfer-Encoding: base64",
+                     f'Content-Disposition: attachment; \r\n\tfilename="'
+                     f'{enc(d.name, "UTF-8", sep=FOLD_TAB)}"',
+                     f"Content-ID: <{r.hex(8)}-{r.hex(4)}@yahoo.com>"], b64(d.data))
+             for d in lt.docs]
+    head = [f"Date: {rfc822_date(lt.date)}", f"From: {enc(lt.sender_name, 'UTF-8')} <{lt.sender}>",
+            f"To: {MAILBOX}", f"Message-ID: <{mid}>",
+            f"Subject: {enc(lt.subject, 'UTF-8', sep=FOLD)}", "MIME-Version: 1.0",
+            "X-Mailer: WebService/1.1.22941 YMailNorrin"]
+    if not parts:
+        top = alt.split(b"\r\n\r\n", 1)
+        return entity([*head, top[0].decode()], top[1]), mid
+    return entity([*head, f'Content-Type: multipart/mixed; \r\n\tboundary="{mixed_b}"'],
+                  multipart(mixed_b, [alt, *parts])), mid
 
 
 def outlook_express(lt: Letter, r: Rand, *, label: str = "windows-874") -> tuple[bytes, str]:
@@ -664,7 +744,7 @@ def _gmail_headers(lt: Letter, r: Rand, mid: str, domain: str) -> list[str]:
     ]
 
 
-def gmail(lt: Letter, r: Rand, *, domain: str = "gmail.com", forward: bool = False,
+def gmail(lt: Letter, r: Rand, *, domain: str = "gmail.com", arc: bool = False,
           text_cte: str = "base64") -> tuple[bytes, str]:
     """Gmail web: 000000000000… boundaries, base64 UTF-8, Content-ID/X-Attachment-Id."""
     mid = lt.message_id or f"CA{r.alnum(10)}+{r.alnum(30)}_{r.alnum(10)}@mail.gmail.com"
@@ -682,8 +762,17 @@ def gmail(lt: Letter, r: Rand, *, domain: str = "gmail.com", forward: bool = Fal
                 f"Content-Transfer-Encoding: {text_cte}"],
                b64(html_of(lt.body).encode()) if text_cte == "base64" else qp(html_of(lt.body))),
     ]))
+    shown, files = pictures(lt)
+    if shown:
+        def pasted(n: int, d: Doc) -> bytes:
+            cid = f"ii_m{r.alnum(7).lower()}{n}"
+            return entity([f'Content-Type: {d.declared}; name="{d.name}"',
+                           f'Content-Disposition: inline; filename="{d.name}"',
+                           "Content-Transfer-Encoding: base64", f"Content-ID: <{cid}>",
+                           f"X-Attachment-Id: {cid}"], b64(d.data))
+        alt = related(alt, [pasted(n, d) for n, d in enumerate(shown)], boundary(), fold=" ")
     parts = []
-    for n, d in enumerate(lt.docs):
+    for n, d in enumerate(files):
         att = f"f_m{r.alnum(6).lower()}{n}"
         name = enc(d.name, "UTF-8", sep="\r\n\t")
         parts.append(entity([
@@ -692,6 +781,19 @@ def gmail(lt: Letter, r: Rand, *, domain: str = "gmail.com", forward: bool = Fal
             "Content-Transfer-Encoding: base64", f"Content-ID: <{att}>",
             f"X-Attachment-Id: {att}"], b64(d.data)))
     head = _gmail_headers(lt, r, mid, domain)
+    if arc:  # routed through Google Workspace to the agency's server: the ARC set first
+        head = [
+            f"ARC-Seal: i=1; a=rsa-sha256; t={int(lt.date.timestamp())}; cv=none;\r\n"
+            f"        d=google.com; s=arc-20240605;\r\n        b={r.b64(96)}",
+            "ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d=google.com;"
+            " s=arc-20240605;\r\n        h=to:subject:message-id:date:from:mime-version"
+            f":dkim-signature;\r\n        bh={r.b64(32)};\r\n        b={r.b64(96)}",
+            f"ARC-Authentication-Results: i=1; mx.google.com;\r\n       dkim=pass"
+            f" header.i=@{domain} header.s=google header.b={r.alnum(8)};\r\n"
+            f"       spf=pass (google.com: domain of {lt.sender} designates"
+            f" 209.85.220.41 as permitted sender) smtp.mailfrom={lt.sender};\r\n"
+            f"       dmarc=pass (p=NONE sp=NONE dis=NONE) header.from={domain}",
+            f"Return-Path: <{lt.sender}>", *head]
     if lt.in_reply_to:
         head += [f"References: <{lt.in_reply_to}>", f"In-Reply-To: <{lt.in_reply_to}>"]
     head += [
@@ -705,8 +807,8 @@ def gmail(lt: Letter, r: Rand, *, domain: str = "gmail.com", forward: bool = Fal
         mixed_b = boundary()
         return entity([*head, f'Content-Type: multipart/mixed; boundary="{mixed_b}"'],
                       multipart(mixed_b, [alt, *parts])), mid
-    return entity([*head, f'Content-Type: multipart/alternative; boundary="{alt_b}"'],
-                  alt.split(b"\r\n\r\n", 1)[1]), mid
+    top = alt.split(b"\r\n\r\n", 1)
+    return entity([*head, top[0].decode()], top[1]), mid
 
 
 def _tb_attachment(d: Doc, label: str = "UTF-8") -> bytes:
@@ -987,6 +1089,42 @@ def phpmailer(lt: Letter, r: Rand, *, html_only: bool = True) -> tuple[bytes, st
                       b64(html_of(lt.body, wrapper="p").encode())), mid
     return entity([*head, f'Content-Type: multipart/mixed;\r\n boundary="{b1}"'],
                   multipart(b1, parts, preamble=MULTI_PART)), mid
+
+
+def lotus_notes(lt: Letter, r: Rand, *, label: str = "TIS-620") -> tuple[bytes, str]:
+    """Lotus Notes / Domino 8.5–9 (long the ministries' mail): ``0__=`` boundaries given as
+    ``Boundary=``, lower-case ``Content-type``, ``Content-Disposition: inline`` on the
+    multipart itself, X-MIMETrack, TIS-620 words and quoted-printable text."""
+    domain = lt.sender.split("@")[1]
+    token = r.hex(16, True)
+    mid = lt.message_id or (f"OF{r.hex(8, True)}.{r.hex(8, True)}-ON{r.hex(8, True)}."
+                            f"{r.hex(8, True)}-{r.hex(8, True)}.{r.hex(8, True)}@{domain}")
+    mixed_b = f"0__={token}8f9e8a93df938690918c{token}"
+    alt_b = f"1__={token}8f9e8a93df938690918c{token}"
+    alt = entity([f'Content-type: multipart/alternative; \r\n\tBoundary="{alt_b}"'],
+                 multipart(alt_b, [
+                     entity([f"Content-type: text/plain; charset={label}",
+                             "Content-transfer-encoding: quoted-printable"], qp(lt.body, label)),
+                     entity([f"Content-type: text/html; charset={label}",
+                             "Content-Disposition: inline",
+                             "Content-transfer-encoding: quoted-printable"],
+                            qp(html_of(lt.body, label), label))]))
+    parts = [entity([
+        f'Content-type: {d.declared}; \r\n\tname="{enc(d.name, label, sep=" ")}"',
+        f'Content-Disposition: attachment; filename="{enc(d.name, label, sep=" ")}"',
+        "Content-transfer-encoding: base64"], b64(d.data)) for d in lt.docs]
+    stamp = lt.date.strftime("%d/%m/%Y %H:%M:%S")
+    head = ["MIME-Version: 1.0", f"Subject: {enc(lt.subject, label, sep=FOLD_TAB)}",
+            f"To: {MAILBOX}", "X-Mailer: Lotus Notes Release 8.5.3 September 15, 2011",
+            f"Message-ID: <{mid}>", f"From: {enc(lt.sender_name, label)} <{lt.sender}>",
+            f"Date: {rfc822_date(lt.date)}",
+            f"X-MIMETrack: Serialize by Router on MAIL01/DOPA(Release 9.0.1FP10|January 20, 2018)"
+            f" at\r\n {stamp},\r\n\tSerialize complete at {stamp}"]
+    if not parts:
+        top = alt.split(b"\r\n\r\n", 1)
+        return entity([*head, top[0].decode()], top[1]), mid
+    return entity([*head, f'Content-type: multipart/mixed; \r\n\tBoundary="{mixed_b}"',
+                   "Content-Disposition: inline"], multipart(mixed_b, [alt, *parts])), mid
 
 
 def legacy_raw(lt: Letter, r: Rand, *, charset: str = "tis-620") -> tuple[bytes, str]:
@@ -1375,11 +1513,14 @@ MATRIX: tuple[tuple[str, str, Writer, int, int], ...] = (
      lambda lt, r: outlook_desktop(lt, r, label="x-windows-874",
                                    mailer="Microsoft Office Outlook 12.0"),
      4, 3),
+    ("outlook", "mac-16", outlook_mac, 6, 2),
     ("outlook", "express-windows-874", outlook_express, 6, 4),
     ("outlook", "express-tis-620", lambda lt, r: outlook_express(lt, r, label="TIS-620"), 6, 5),
     ("gmail", "web", gmail, 12, 0),
     ("gmail", "workspace-qp",
-     lambda lt, r: gmail(lt, r, domain="nakhonpathom.go.th", text_cte="quoted-printable"), 4, 1),
+     lambda lt, r: gmail(lt, r, domain="nakhonpathom.go.th", arc=True,
+                         text_cte="quoted-printable"), 4, 1),
+    ("yahoo", "web", yahoo, 6, 3),
     ("thunderbird", "115-flowed", thunderbird, 12, 2),
     ("thunderbird", "38-tis-620",
      lambda lt, r: thunderbird(lt, r, old=True, label="TIS-620"), 6, 3),
@@ -1396,11 +1537,14 @@ MATRIX: tuple[tuple[str, str, Writer, int, int], ...] = (
     ("thai-eoffice", "phpmailer-html-only", phpmailer, 6, 1),
     ("thai-eoffice", "phpmailer-alternative",
      lambda lt, r: phpmailer(lt, r, html_only=False), 4, 2),
+    ("thai-legacy", "lotus-notes-tis-620", lotus_notes, 6, 1),
     ("thai-legacy", "raw-8bit-tis-620", legacy_raw, 6, 3),
     ("thai-legacy", "raw-8bit-utf-8", lambda lt, r: legacy_raw(lt, r, charset="utf-8"), 4, 4),
 )
 
-DOMAINS = {"gmail/web": "gmail.com", "apple/ios": "icloud.com", "apple/macos-plain": "me.com"}
+DOMAINS = {"gmail/web": "gmail.com", "gmail/workspace-qp": "nakhonpathom.go.th",
+           "yahoo/web": "yahoo.com",
+           "apple/ios": "icloud.com", "apple/macos-plain": "me.com"}
 
 
 def _inline_all(lt: Letter) -> Letter:
@@ -1803,6 +1947,23 @@ def _templates(c: _Corpus) -> None:
         c.add("bounce", name.removesuffix(".eml"), (CORPUS / name).read_bytes(), expect)
 
 
+def _pictures(c: _Corpus) -> None:
+    """Pictures in the HTML body (multipart/related): Outlook's signature logo, a scan pasted
+    into Gmail. They are files of the mail too (inline), before the attached ones."""
+    for n, i in enumerate((0, 2, 6, 9)):
+        lt = _letter(f"logo-{n}", i, seed=n)
+        logo = Doc("image001.png", "image/png", make_png(200 + n), inline=True)
+        lt = dataclasses.replace(lt, docs=(logo, *lt.docs))
+        raw, mid = outlook365(lt, Rand(f"logo-{n}"))
+        c.add("outlook", "exchange-online-signature-logo", raw, lt.expect(message_id=mid), f"{n}")
+    for n, i in enumerate((0, 6)):
+        lt = _letter(f"pasted-{n}", i, seed=n + 2, domain="gmail.com")
+        scan = Doc("image.png", "image/png", make_png(220 + n), inline=True)
+        lt = dataclasses.replace(lt, docs=(scan, *lt.docs))
+        raw, mid = gmail(lt, Rand(f"pasted-{n}"))
+        c.add("gmail", "web-pasted-image", raw, lt.expect(message_id=mid), f"{n}")
+
+
 def _extras(c: _Corpus) -> None:
     """Shapes that break naive parsers but that real Thai mail carries every day."""
     when = BASE_DATE + dt.timedelta(days=8)
@@ -1900,6 +2061,6 @@ def cases() -> tuple[Case, ...]:
     """Every corpus mail with its expectation, in a stable order."""
     c = _Corpus()
     for build in (_matrix, _forwards, _replies, _tnef, _smime, _auto, _loops, _bounces,
-                  _templates, _extras):
+                  _templates, _pictures, _extras):
         build(c)
     return tuple(c.items)

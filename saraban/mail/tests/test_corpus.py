@@ -51,6 +51,9 @@ def test_mail_yields_the_expected_item(case: Case) -> None:
         assert mail.message_id == e.message_id
     for snippet in e.snippets:
         assert snippet in mail.text
+    assert "<html" not in mail.text.lower() and "</div>" not in mail.text
+    if e.kind == "letter":
+        assert MAILBOX in [a.address.lower() for a in mail.to]
     if e.in_reply_to:
         assert mail.in_reply_to == e.in_reply_to
 
@@ -79,3 +82,15 @@ def test_mail_yields_the_expected_item(case: Case) -> None:
         assert "BEGIN CERTIFICATE" in mail.smime.signer_certificate_pem
     else:
         assert mail.smime is None or not mail.smime.signed
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_the_same_mail_with_bare_line_feeds_is_the_same_item(case: Case) -> None:
+    """A postfix pipe hands mail over with LF line ends (and IMAP with CRLF): one mail, one
+    digest, the same files, the same signature verdict."""
+    crlf, lf = parse_mail(case.raw), parse_mail(case.raw.replace(b"\r\n", b"\n"))
+    assert lf.digest == crlf.digest
+    assert lf.subject == crlf.subject
+    assert [(a.filename, a.data) for a in lf.attachments] == [
+        (a.filename, a.data) for a in crlf.attachments]
+    assert (lf.smime.verdict if lf.smime else None) == (crlf.smime.verdict if crlf.smime else None)
