@@ -13,14 +13,12 @@ from __future__ import annotations
 import binascii
 import email.parser
 import hashlib
-import io
 import json
 import logging
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import compat32
 
@@ -115,14 +113,37 @@ def _payload_bytes(part: Message) -> bytes:
 
 
 def _as_bytes(msg: Message) -> bytes:
-    """A parsed message written back (line ends CRLF), for a forwarded ``.eml``."""
-    buf = io.BytesIO()
-    try:
-        BytesGenerator(buf, mangle_from_=False, policy=compat32).flatten(msg)
-        data = buf.getvalue()
-    except Exception:  # the generator on hostile structures
-        data = _b(msg.as_string(policy=compat32)) if msg is not None else b""
-    return _NL.sub(b"\r\n", data)
+    """A parsed message written back from its wire pieces (header fields as received, parts
+    between their boundaries; line ends CRLF), for a forwarded ``.eml``. Not the stdlib
+    generator: it re-folds and re-encodes headers, and refuses some that arrive."""
+    return _NL.sub(b"\r\n", _serialize(msg))
+
+
+def _serialize(msg: Message) -> bytes:
+    out = bytearray()
+    for name, value in msg.raw_items():
+        out += _b(name) + b": " + _b(value) + b"\n"
+    out += b"\n"
+    payload = getattr(msg, "_payload", None)
+    if not isinstance(payload, list):
+        out += _payload_bytes(msg)
+        return bytes(out)
+    kids = [k for k in payload if isinstance(k, Message)]
+    ct = _hget(msg, "content-type")
+    boundary = parse_params(ct)[1].get("boundary", "") if ct else ""
+    if not boundary or not decode_header(ct or b"").lower().lstrip().startswith("multipart/"):
+        for kid in kids:
+            out += _serialize(kid)
+        return bytes(out)
+    delimiter = b"--" + boundary.encode("utf-8", "surrogateescape")
+    if msg.preamble:
+        out += _b(msg.preamble) + b"\n"
+    for kid in kids:
+        out += delimiter + b"\n" + _serialize(kid) + b"\n"
+    out += delimiter + b"--\n"
+    if msg.epilogue:
+        out += _b(msg.epilogue)
+    return bytes(out)
 
 
 # --- transfer encodings ------------------------------------------------------------------------
