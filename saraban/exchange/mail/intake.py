@@ -39,7 +39,7 @@ from email.policy import compat32
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -185,9 +185,43 @@ def _keep_raw(raw: bytes, written: list[str]) -> Blob | None:
         return None
 
 
+def _clean(value: Any) -> Any:
+    """Text the databases take: no NUL (PostgreSQL refuses it in text and JSON) and no lone
+    surrogate (not encodable as UTF-8), in every string of a JSON-like value."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
 def ingest(mailbox: Mailbox, raw: bytes, *, source: str = "pipe") -> IngestResult:
     """Process one raw mail for ``mailbox`` (see the module docstring); never raises for
-    what is in the mail (a database error does raise: the caller retries later)."""
+    what is in the mail (a database error does raise: the caller retries later).
+
+    A mail that makes the intake itself fail (a bug) is refused as "mail_unprocessable" with
+    its raw bytes kept, so that one mail can never hold up the mailbox behind it.
+    """
+    try:
+        return _ingest(mailbox, raw, source)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        log.exception("mail to %s could not be processed", mailbox.address)
+        return _refuse(mailbox, raw, source, code="mail_unprocessable",
+                       reason=f"ระบบอ่านจดหมายนี้ไม่ได้ ({type(exc).__name__}); "
+                              "เก็บต้นฉบับไว้ให้ผู้ดูแลระบบตรวจสอบ")
+
+
+def _ingest(mailbox: Mailbox, raw: bytes, source: str) -> IngestResult:
     limits = mail_limits()
     if len(raw) > limits.max_bytes:
         return _refuse(mailbox, raw, source, code="mail_too_large", size=len(raw),
@@ -222,10 +256,10 @@ def _seen_row(mailbox: Mailbox, *, key: str, message_id: str, digest: str, outco
               source: str, size: int, parsed: ParsedMail | None, code: str = "",
               reason: str = "") -> MailSeen:
     return MailSeen.objects.create(
-        mailbox=mailbox, message_key=key, message_id=message_id[:2000], digest=digest,
-        outcome=outcome, code=code[:64], reason=reason[:500], source=source, size=size,
-        sender=(parsed.sender.address if parsed and parsed.sender else "")[:320],
-        subject=(parsed.subject if parsed else "")[:500], received_at=timezone.now(),
+        mailbox=mailbox, message_key=key, message_id=_clean(message_id[:2000]), digest=digest,
+        outcome=outcome, code=code[:64], reason=_clean(reason[:500]), source=source, size=size,
+        sender=_clean((parsed.sender.address if parsed and parsed.sender else "")[:320]),
+        subject=_clean((parsed.subject if parsed else "")[:500]), received_at=timezone.now(),
     )
 
 
@@ -260,10 +294,11 @@ def _refuse(mailbox: Mailbox, raw: bytes, source: str, *, code: str, reason: str
                 seen.save(update_fields=["blob"])
             audit_record(agency_id=mailbox.agency_id, action="exchange_refuse", actor=None,
                          target_type="mail", target_id=seen.pk,
-                         details={"channel": "email", "code": code, "reason": reason[:300],
-                                  "from": sender[:320], "subject": subject[:200],
-                                  "message_id": message_id[:300], "size": size or len(raw),
-                                  "source": source, "kept": seen.blob_id is not None})
+                         details=_clean({
+                             "channel": "email", "code": code, "reason": reason[:300],
+                             "from": sender[:320], "subject": subject[:200],
+                             "message_id": message_id[:300], "size": size or len(raw),
+                             "source": source, "kept": seen.blob_id is not None}))
     except IntegrityError:
         _remove_unreferenced(written)
         found = _already(mailbox, key, digest)
@@ -294,10 +329,11 @@ def _keep_apart(mailbox: Mailbox, raw: bytes, parsed: ParsedMail, key: str, sour
             seen.save(update_fields=["blob", "reason"])
             audit_record(agency_id=mailbox.agency_id, action="exchange_mail_kept_apart",
                          actor=None, target_type="mail", target_id=seen.pk,
-                         details={"channel": "email", "outcome": outcome,
-                                  "from": sender[:320], "subject": parsed.subject[:200],
-                                  "message_id": parsed.message_id[:300], "source": source,
-                                  "matched": matched})
+                         details=_clean({
+                             "channel": "email", "outcome": outcome, "from": sender[:320],
+                             "subject": parsed.subject[:200],
+                             "message_id": parsed.message_id[:300], "source": source,
+                             "matched": matched}))
     except IntegrityError:
         _remove_unreferenced(written)
         found = _already(mailbox, key, parsed.digest)
@@ -400,7 +436,8 @@ def _envelope(mailbox: Mailbox, parsed: ParsedMail, source: str, files: _Files,
         "authentication": parsed.header("authentication-results")[:1000],
         "source": source, "size": parsed.size,
     }
-    return {"letter": letter, "files": [], "mail": mail}
+    cleaned: dict[str, Any] = _clean({"letter": letter, "files": [], "mail": mail})
+    return cleaned
 
 
 def _store_letter(mailbox: Mailbox, raw: bytes, parsed: ParsedMail, key: str,
@@ -421,7 +458,7 @@ def _store_letter(mailbox: Mailbox, raw: bytes, parsed: ParsedMail, key: str,
                                  digest=parsed.digest, outcome=MailOutcome.INBOX,
                                  source=source, size=len(raw), parsed=parsed)
                 inbox = InboxMessage.objects.create(
-                    sender_code=f"{MAILTO}{sender.address}"[:320], message_id=message_id,
+                    sender_code=_clean(f"{MAILTO}{sender.address}"[:320]), message_id=message_id,
                     recipient_id=mailbox.agency_id, content_digest=parsed.digest,
                     envelope=envelope, signature="",
                     receipt={"channel": "email", "message_id": parsed.message_id,
@@ -457,11 +494,12 @@ def _store_letter(mailbox: Mailbox, raw: bytes, parsed: ParsedMail, key: str,
                 audit_record(
                     agency_id=mailbox.agency_id, action="exchange_receive", actor=None,
                     target_type="inbox", target_id=inbox.pk,
-                    details={"channel": "email", "from": sender.address, "id": str(message_id),
-                             "message_id": parsed.message_id[:300],
-                             "subject": parsed.subject[:200], "source": source,
-                             "files": sorted(f["sha256"] for f in listed),
-                             "not_kept": [f["name"] for f in files.not_kept]},
+                    details=_clean({
+                        "channel": "email", "from": sender.address, "id": str(message_id),
+                        "message_id": parsed.message_id[:300],
+                        "subject": parsed.subject[:200], "source": source,
+                        "files": sorted(f["sha256"] for f in listed),
+                        "not_kept": [f["name"] for f in files.not_kept]}),
                 )
         except IntegrityError:
             _remove_unreferenced(written)

@@ -179,3 +179,26 @@ def test_the_batch_limit_leaves_the_rest_for_an_immediate_next_poll(org, dovecot
     assert box.next_poll_at <= timezone.now()
     assert imap.poll_due() == 1
     assert InboxMessage.objects.count() == 3
+
+
+def test_a_mail_that_makes_the_intake_fail_is_refused_and_the_rest_go_on(org, dovecot,
+                                                                         monkeypatch):
+    """A bug met by one mail (here: the parser failing on it) must not hold up the mailbox:
+    it is refused as unprocessable with its raw mail kept, moved aside, and the poll goes on."""
+    from saraban.exchange.mail import intake
+
+    real = intake.parse_mail
+
+    def parse_mail(raw: bytes, **kwargs):  # the real parser, failing on one mail
+        if b"POISON" in raw:
+            raise RuntimeError("a parser bug")
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(intake, "parse_mail", parse_mail)
+    _box, user = connected(org, dovecot)
+    dovecot.append_many(user, [letter_mail(subject="POISON"), letter_mail()])
+    [result] = imap.poll_now()
+    assert (result.refused, result.inbox, result.moved, result.error) == (1, 1, 2, "")
+    seen = MailSeen.objects.get(outcome="refused")
+    assert seen.code == "mail_unprocessable" and seen.blob_id is not None
+    assert len(dovecot.uids(user, KEPT)) == 1

@@ -406,3 +406,11 @@ def test_sender_patterns():
     assert accepts("*.ไทย", "a@xn--o3cw4h.xn--o3cw4h") or accepts("*.ไทย", "a@กรม.ไทย")
     with pytest.raises(ValidationFailed):
         parse_rules("*@*")
+
+
+def test_text_the_databases_refuse_is_cleaned_before_it_is_stored():
+    from saraban.exchange.mail.intake import _clean
+
+    dirty = {"subject": "เรื่อง\x00ทดสอบ", "names": ["a\udcff.pdf"], "n": 1, "none": None}
+    assert _clean(dirty) == {"subject": "เรื่องทดสอบ", "names": ["a?.pdf"], "n": 1,
+                             "none": None}
