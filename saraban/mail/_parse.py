@@ -11,6 +11,7 @@ runs; the walk checks the limits again on what the parser built.
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import email.parser
 import hashlib
 import json
@@ -405,7 +406,7 @@ class _Walker:
             ctx.defect("message_part_encoded")
             encoded = _as_bytes(inner)
             data = _b64(encoded, ctx) if cte == "base64" else _qp(encoded, ctx)
-            inner = _bytes_parser().parsebytes(data)
+            inner = self.parse_nested(data, depth)
             inner_source = data
         data = _as_bytes(inner)
         subject = collapse(decode_header(_hget(inner, "subject") or b""))
@@ -426,6 +427,19 @@ class _Walker:
         self.walk(inner, depth + 1, "forwarded", False, inner_source)
         return []
 
+    def parse_nested(self, data: bytes, depth: int) -> Message:
+        """Parse bytes that were encoded inside the mail (an encoded message/rfc822, opaque
+        S/MIME content), after the same pre-scan, with what is left of the limits."""
+        limits = self.ctx.limits
+        if depth + 1 > limits.max_depth:
+            raise MailRefused("mail_too_deep", f"ส่วนของจดหมายซ้อนกันเกิน {limits.max_depth} ชั้น")
+        prescan(data, dataclasses.replace(
+            limits,
+            max_depth=limits.max_depth - depth - 1,
+            max_parts=max(1, limits.max_parts - self.ctx.parts),
+        ))
+        return _bytes_parser().parsebytes(data)
+
     def pkcs7(self, part: Message, d: _Part, depth: int, origin: Origin, body: bool) -> list[str]:
         ctx = self.ctx
         data = _decoded(part, ctx)
@@ -438,7 +452,7 @@ class _Walker:
                     verdict, defect = _smime.verify(info, None, ctx.trust)
                     ctx.smime = verdict
                     ctx.defect(defect)
-                msg = _bytes_parser().parsebytes(inner)
+                msg = self.parse_nested(inner, depth)
                 return self.walk(msg, depth + 1, origin, body, inner)
         if kind in {"enveloped_data", "authenticated_enveloped_data", "encrypted_data"}:
             ctx.defect("smime_encrypted")

@@ -17,7 +17,7 @@ from ._model import MailLimits
 
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n|\Z)")
 _DELIM = re.compile(rb"(?:\A|(?<=[\r\n]))--([^\r\n]*)")
-_HEADER = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:|From ")
+_HEADER = re.compile(rb"[\x21-\x39\x3b-\x7e]*:|From ")
 #: Physical lines one header block may have (folded lines included).
 LINES_PER_HEADER = 20
 

@@ -226,3 +226,13 @@ def test_tnef_with_millions_of_objects_is_not_parsed():
 ])
 def test_tricky_shapes(raw):
     check(raw)
+
+
+def test_encoded_inner_messages_are_prescanned_too():
+    deep = b"From: a@b\r\n" + b"".join(
+        f'Content-Type: multipart/mixed; boundary="{i}"\r\n\r\n--{i}\r\n'.encode()
+        for i in range(3000))
+    raw = mail(['Content-Type: multipart/mixed; boundary="o"'], multipart("o", [
+        part(["Content-Type: message/rfc822", "Content-Transfer-Encoding: base64"], b64(deep))]))
+    code, took = _timed(raw)
+    assert code == "mail_too_deep" and took < 2
