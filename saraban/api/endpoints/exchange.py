@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 import pydantic
-from django.db.models import BooleanField, Case, F, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -425,12 +425,14 @@ def inbox_return(request: HttpRequest, inbox_id: int, body: ReasonIn) -> InboxMe
 
 
 def deliveries_of(letter_id: int) -> QuerySet[OutboxMessage]:
-    """A letter's outbox messages with ``overdue`` annotated, dispatch and replaced loaded."""
+    """A letter's outbox messages with ``overdue`` annotated (never a mail: no receipt comes
+    back by e-mail), dispatch and replaced loaded."""
     return (
         OutboxMessage.objects.filter(letter_id=letter_id, type=MessageType.LETTER)
         .select_related("dispatch__recipient_agency", "replaces")
-        .annotate(overdue=Case(When(overdue_filter(), then=Value(True)), default=Value(False),
-                               output_field=BooleanField()))
+        .annotate(overdue=Case(When(overdue_filter() & ~Q(recipient_code__startswith=MAILTO),
+                                    then=Value(True)),
+                               default=Value(False), output_field=BooleanField()))
         .order_by("pk")
     )
 

@@ -45,6 +45,7 @@ from ..views.exchange import inbox_tenants, waiting_count
 register = template.Library()
 
 PROBLEM_STATES = (OutState.REJECTED, OutState.RETURNED, OutState.FAILED)
+MAILTO = "mailto:"
 
 
 @register.inclusion_tag("web/exchange/_nav_link.html", takes_context=True)
@@ -61,8 +62,9 @@ def exchange_nav(context: template.Context) -> dict[str, Any]:
 
 
 def _overdue() -> Case:
-    return Case(When(overdue_filter(), then=Value(True)), default=Value(False),
-                output_field=BooleanField())
+    """Sent and not registered in time; never a mail (no receipt comes back by e-mail)."""
+    return Case(When(overdue_filter() & ~Q(recipient_code__startswith=MAILTO),
+                     then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 def _wire_time(text: str) -> dt.datetime | None:
@@ -138,13 +140,14 @@ def letter_deliveries(context: template.Context, letter: Letter) -> dict[str, An
 class DeliverySummary:
     total: int = 0
     registered: int = 0
+    mailed: int = 0  # sent by e-mail: as far as a mail goes (no receipt number comes back)
     problems: int = 0
     overdue: int = 0
     states: dict[str, int] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
-        return self.total > 0 and self.registered == self.total
+        return self.total > 0 and self.registered + self.mailed == self.total
 
 
 @register.simple_tag
@@ -153,18 +156,21 @@ def delivery_summaries(entries: Iterable[RegisterEntry]) -> dict[int, DeliverySu
     ids = {e.letter_id for e in entries}
     if not ids:
         return {}
+    by_mail = Q(recipient_code__startswith=MAILTO)
     rows = (
         OutboxMessage.objects.filter(letter_id__in=ids, type=MessageType.LETTER)
         .exclude(Exists(OutboxMessage.objects.filter(replaces=OuterRef("pk"))))
         .order_by()
         .values("letter_id", "state")
-        .annotate(n=Count("pk"), late=Count("pk", filter=Q(overdue_filter())))
+        .annotate(n=Count("pk"), late=Count("pk", filter=Q(overdue_filter()) & ~by_mail),
+                  mailed=Count("pk", filter=by_mail & Q(state=OutState.SENT)))
     )
     summaries: dict[int, DeliverySummary] = defaultdict(DeliverySummary)
     for row in rows:
         s = summaries[row["letter_id"]]
         s.total += row["n"]
         s.overdue += row["late"]
+        s.mailed += row["mailed"]
         s.states[row["state"]] = row["n"]
         if row["state"] == OutState.REGISTERED:
             s.registered += row["n"]
@@ -179,8 +185,6 @@ def delivery_for(summaries: dict[int, DeliverySummary], letter_id: int) -> Deliv
 
 
 # ---- e-mail: arrivals and deliveries ---------------------------------------------------------
-
-MAILTO = "mailto:"
 
 #: S/MIME verdict -> (CSS modifier, Thai label)
 SMIME_LOOKS: dict[str, tuple[str, str]] = {

@@ -20,13 +20,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from saraban.agencies.actors import resolve_actor
 from saraban.agencies.models import Role, RoleGrant
 from saraban.agencies.sample import make_person
 from saraban.core.models import AuditEvent
 from saraban.exchange.mail.intake import ingest
-from saraban.exchange.mail.mailboxes import mailbox_add
+from saraban.exchange.mail.mailboxes import mailbox_add, mailbox_set
 from saraban.exchange.models import (
     InboxMessage,
     InState,
@@ -38,7 +39,7 @@ from saraban.exchange.models import (
 from saraban.exchange.outbox import enqueue_letter
 from saraban.exchange.testing_smtp import SmtpServer, free_port, hand_over
 from saraban.exchange.worker import drain
-from saraban.letters.models import Letter
+from saraban.letters.models import Letter, SeriesKind
 from saraban.letters.services import LetterDetails, Recipient, Upload, letter_register_outgoing
 from saraban.letters.tests.test_register import tiny_pdf
 from saraban.mail import sign_smime
@@ -475,3 +476,23 @@ def test_tracking_shows_mail_sent_then_bounced_with_its_message_id_and_reason(
     assert "ตีกลับ: 5." in shown and "exchange-mail-bounce" in shown
     kept = page(client, f"{KEPT}?outcome=bounce")
     assert "แจ้งส่งไม่สำเร็จ" in kept
+
+
+def test_a_letter_mailed_long_ago_is_done_in_the_register_not_overdue(client, org,
+                                                                      province_clerk,
+                                                                      province_admin, mailbox,
+                                                                      relay):
+    mailbox_set(mailbox=mailbox, smtp_host="127.0.0.1", smtp_port=relay.port,
+                smtp_security="none")
+    entry = send_by_mail(org, province_clerk, "saraban@tambon.example.go.th")
+    drain()
+    relay.wait_for(1)
+    OutboxMessage.objects.filter(letter=entry.letter).update(
+        sent_at=timezone.now() - dt.timedelta(days=3))
+    client.force_login(province_clerk)
+    shown = page(client, reverse("web:letter_detail", args=[entry.letter_id]))
+    assert "ส่งถึงแล้ว" in shown and "เกินกำหนด" not in shown
+    register = page(client, reverse("web:register_list",
+                                    args=[org.province_registry.pk, SeriesKind.OUTGOING]))
+    assert f"ส่งทางไปรษณีย์อิเล็กทรอนิกส์แล้ว {n(1)}" in register
+    assert "เกินกำหนด" not in register
