@@ -157,6 +157,7 @@ def test_demo_has_letters_that_arrived_by_email(demo):
     mail = InboxMessage.objects.filter(sender_code__startswith="mailto:")
     assert mail.count() == 3
     registered = mail.get(state="registered")
+    assert registered.entry is not None
     letter = registered.entry.letter
     assert letter.received_via == "email"
     assert letter.subject == "ขอรับการสนับสนุนงบประมาณโครงการประปาหมู่บ้าน"

@@ -4,10 +4,12 @@
 server's pipe). In order:
 
 1. too big for ``SARABAN_MAIL_MAX_BYTES``: refused unread (not kept);
-2. parsed by ``saraban.mail.parse_mail`` under the limits from the settings; a mail the
-   parser refuses (malformed, too many parts, too deep, a dangerous attachment…) is recorded
-   and audited as ``exchange_refuse`` (channel "email", code, reason); its raw bytes are kept
-   unless it was oversized or dangerous;
+2. parsed by ``saraban.mail.parse_mail`` under the limits from the settings, in a sandboxed
+   child (``saraban.core.sandbox``: bounded memory, CPU and time, like every file that comes
+   from outside); a mail the parser refuses (malformed, too many parts, too deep, a
+   dangerous attachment…) or that exhausts the sandbox is recorded and audited as
+   ``exchange_refuse`` (channel "email", code, reason); its raw bytes are kept unless it was
+   oversized or dangerous;
 3. already processed (same normalised Message-ID, or same content digest): "duplicate",
    nothing written;
 4. a bounce (handed to ``matching.apply_bounce``), an auto-reply or a mail loop is kept apart:
@@ -31,9 +33,10 @@ import contextlib
 import hashlib
 import logging
 import re
+import tempfile
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
@@ -43,6 +46,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from saraban.core import sandbox
 from saraban.core.audit import audit_record
 from saraban.core.errors import FileRejected
 from saraban.letters import files as blobs
@@ -54,7 +58,7 @@ from saraban.mail import (
     ParsedMail,
     classify,
     message_id_key,
-    parse_mail,
+    sandboxed,
 )
 
 from ..models import InboxFile, InboxMessage, Mailbox, MailOutcome, MailSeen
@@ -63,7 +67,7 @@ from . import matching
 from .rules import accepts
 
 __all__ = ["MAIL_NAMESPACE", "IngestResult", "header_message_id", "ingest", "mail_limits",
-           "refuse_unread", "seen_key"]
+           "parse_sandboxed", "refuse_unread", "seen_key"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,7 @@ log = logging.getLogger(__name__)
 MAIL_NAMESPACE = uuid.UUID("0c5b4f0e-6a3e-5d1f-8b7a-2e9d3c4a1f60")
 
 MAILTO = "mailto:"
+MiB = 1024 * 1024
 
 #: Refusals whose raw bytes are not kept (too big to keep, or hostile).
 _NOT_KEPT = frozenset({"mail_too_large", "mail_attachment_too_large",
@@ -129,6 +134,22 @@ def mail_limits() -> MailLimits:
         max_headers=default.max_headers,
         max_received=default.max_received,
     )
+
+
+def parse_sandboxed(raw: bytes, limits: MailLimits) -> ParsedMail:
+    """``parse_mail(raw, limits=limits)`` in a sandboxed child. Raises ``MailRefused`` for
+    the parser's refusals and ``FileRejected`` (``file_bomb``, ``parser_timeout``,
+    ``file_too_complex``, ``file_unreadable``) when the child went over its limits."""
+    # The answer carries the files in base64 and the text: bound it by the mail's size.
+    budget = replace(sandbox.limits_from_settings(), output=3 * limits.max_bytes + MiB)
+    with tempfile.NamedTemporaryFile(prefix="saraban-mail-", suffix=".eml") as fh:
+        fh.write(raw)
+        fh.flush()
+        answer = sandbox.run("saraban.mail.sandboxed:parse_file", fh.name, asdict(limits),
+                             limits=budget)
+    if "refused" in answer:
+        raise MailRefused(str(answer["refused"]), str(answer.get("message", "")))
+    return sandboxed.from_json(answer["mail"])
 
 
 def seen_key(message_id: str) -> str:
@@ -228,8 +249,10 @@ def _ingest(mailbox: Mailbox, raw: bytes, source: str) -> IngestResult:
                        reason=f"จดหมายมีขนาด {len(raw) // 1024} KB เกินที่กำหนด "
                               f"{limits.max_bytes // 1024} KB")
     try:
-        parsed = parse_mail(raw, limits=limits)
+        parsed = parse_sandboxed(raw, limits)
     except MailRefused as exc:
+        return _refuse(mailbox, raw, source, code=exc.code, reason=exc.message, size=len(raw))
+    except FileRejected as exc:
         return _refuse(mailbox, raw, source, code=exc.code, reason=exc.message, size=len(raw))
     key = seen_key(parsed.message_id)
     seen = _already(mailbox, key, parsed.digest)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from imapclient import IMAPClient
+from imapclient import IMAPClient  # type: ignore[import-untyped]
 
 from saraban.exchange.mail import imap
 from saraban.exchange.mail.intake import ingest
@@ -13,6 +13,7 @@ from saraban.exchange.mail.mailboxes import mailbox_add, mailbox_set
 from saraban.exchange.models import InboxMessage, Mailbox, MailSeen
 from saraban.exchange.testing_mail import DOVECOT_SKIP, Dovecot, dovecot_available
 from saraban.exchange.tests.test_mail_intake import letter_mail
+from saraban.mail import MailLimits, ParsedMail
 
 pytestmark = pytest.mark.skipif(not dovecot_available(), reason=DOVECOT_SKIP)
 
@@ -147,7 +148,7 @@ def test_a_wrong_password_is_an_error_on_the_mailbox_and_stops_nothing_else(org,
     assert results[user].error.startswith("imap:") and results[good_user].inbox == 1
     box.refresh_from_db()
     assert box.last_error and box.lease_until is None
-    assert box.next_poll_at > timezone.now()
+    assert box.next_poll_at is not None and box.next_poll_at > timezone.now()
     assert dovecot.uids(user) != []  # left where it was
     assert good.pk != box.pk
 
@@ -176,7 +177,7 @@ def test_the_batch_limit_leaves_the_rest_for_an_immediate_next_poll(org, dovecot
     [first] = imap.poll_now()
     assert (first.inbox, first.remaining) == (2, 1)
     box.refresh_from_db()
-    assert box.next_poll_at <= timezone.now()
+    assert box.next_poll_at is not None and box.next_poll_at <= timezone.now()
     assert imap.poll_due() == 1
     assert InboxMessage.objects.count() == 3
 
@@ -187,14 +188,14 @@ def test_a_mail_that_makes_the_intake_fail_is_refused_and_the_rest_go_on(org, do
     it is refused as unprocessable with its raw mail kept, moved aside, and the poll goes on."""
     from saraban.exchange.mail import intake
 
-    real = intake.parse_mail
+    real = intake.parse_sandboxed
 
-    def parse_mail(raw: bytes, **kwargs):  # the real parser, failing on one mail
+    def parse_sandboxed(raw: bytes, limits: MailLimits) -> ParsedMail:  # fails on one mail
         if b"POISON" in raw:
             raise RuntimeError("a parser bug")
-        return real(raw, **kwargs)
+        return real(raw, limits)
 
-    monkeypatch.setattr(intake, "parse_mail", parse_mail)
+    monkeypatch.setattr(intake, "parse_sandboxed", parse_sandboxed)
     _box, user = connected(org, dovecot)
     dovecot.append_many(user, [letter_mail(subject="POISON"), letter_mail()])
     [result] = imap.poll_now()

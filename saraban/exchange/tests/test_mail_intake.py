@@ -19,10 +19,10 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from saraban.core.audit import AuditEvent
 from saraban.core.errors import ValidationFailed
+from saraban.core.models import AuditEvent
 from saraban.exchange.mail import matching
-from saraban.exchange.mail.intake import ingest, seen_key
+from saraban.exchange.mail.intake import IngestResult, ingest, seen_key
 from saraban.exchange.mail.mailboxes import find_mailbox, mailbox_add, mailbox_set
 from saraban.exchange.mail.rules import accepts, parse_rules
 from saraban.exchange.models import (
@@ -39,6 +39,21 @@ from saraban.letters import files as blobs
 from saraban.signatures.models import SignatureCheck
 
 ADDRESS = "saraban@moi.go.th"
+
+
+def inbox_of(result: IngestResult) -> InboxMessage:
+    assert result.inbox_id is not None, result
+    return InboxMessage.objects.get(pk=result.inbox_id)
+
+
+def seen_of(result: IngestResult) -> MailSeen:
+    assert result.seen_id is not None, result
+    return MailSeen.objects.get(pk=result.seen_id)
+
+
+def kept_raw(seen: MailSeen) -> bytes:
+    assert seen.blob is not None, seen
+    return blobs.read_blob(seen.blob)
 
 
 def tiny_png() -> bytes:
@@ -95,7 +110,7 @@ def test_a_letter_becomes_one_inbox_item_with_its_files_and_the_original(mailbox
     assert result.outcome == "inbox", result
     assert result.sender == "saraban@lamphun.go.th"
     assert result.attachments == ["หนังสือเชิญประชุม.pdf", "แผนที่.png", "รายชื่อ.pdf"]
-    inbox = InboxMessage.objects.get(pk=result.inbox_id)
+    inbox = inbox_of(result)
     assert inbox.sender_code == "mailto:saraban@lamphun.go.th"
     assert inbox.recipient_id == mailbox.agency_id
     assert inbox.receipt == {"channel": "email", "source": "pipe",
@@ -122,7 +137,7 @@ def test_a_letter_becomes_one_inbox_item_with_its_files_and_the_original(mailbox
                                                             "original"]
     main = InboxFile.objects.get(message=inbox, role="main").blob
     assert SignatureCheck.objects.filter(blob=main, tenant_id=mailbox.agency_id).exists()
-    seen = MailSeen.objects.get(pk=result.seen_id)
+    seen = seen_of(result)
     assert (seen.outcome, seen.inbox_id, seen.blob_id, seen.source) == (
         "inbox", inbox.pk, original.pk, "pipe")
     event = AuditEvent.objects.get(agency_id=mailbox.agency_id, action="exchange_receive")
@@ -152,7 +167,7 @@ def test_thai_subjects_and_file_names_the_way_thai_clients_encode_them(mailbox):
     assert result.outcome == "inbox", result
     assert result.subject == "ขอส่งรายงานผลการดำเนินงาน"
     assert result.attachments == ["รายงาน.pdf"]
-    inbox = InboxMessage.objects.get(pk=result.inbox_id)
+    inbox = inbox_of(result)
     assert inbox.envelope["letter"]["body"].startswith("เรียน ปลัดกระทรวงมหาดไทย")
     assert inbox.envelope["letter"]["letter_date"] == "2026-12-07"
     assert inbox.envelope["letter"]["number"] == ""
@@ -247,8 +262,8 @@ def test_an_out_of_office_reply_is_kept_apart_with_its_raw_mail(mailbox):
                                "X-MS-Exchange-Inbox-Rules-Loop": "saraban@lamphun.go.th"})
     result = ingest(mailbox, raw)
     assert (result.outcome, result.inbox_id) == ("auto_reply", None)
-    seen = MailSeen.objects.get(pk=result.seen_id)
-    assert seen.outcome == "auto_reply" and blobs.read_blob(seen.blob) == raw
+    seen = seen_of(result)
+    assert seen.outcome == "auto_reply" and kept_raw(seen) == raw
     assert not InboxMessage.objects.exists()
     assert AuditEvent.objects.filter(action="exchange_mail_kept_apart").count() == 1
     assert ingest(mailbox, raw).outcome == "duplicate"
@@ -304,8 +319,8 @@ def test_a_sender_the_rules_do_not_accept_is_refused_logged_and_kept(mailbox):
     raw = letter_mail(sender="Somchai <somchai1234@gmail.com>")
     result = ingest(mailbox, raw)
     assert (result.outcome, result.code) == ("sender_refused", "mail_sender_refused")
-    seen = MailSeen.objects.get(pk=result.seen_id)
-    assert blobs.read_blob(seen.blob) == raw and seen.sender == "somchai1234@gmail.com"
+    seen = seen_of(result)
+    assert kept_raw(seen) == raw and seen.sender == "somchai1234@gmail.com"
     event = AuditEvent.objects.get(action="exchange_refuse")
     assert (event.details["channel"], event.details["code"]) == ("email", "mail_sender_refused")
     assert ingest(mailbox, letter_mail(sender="spam@bad.go.th")).outcome == "sender_refused"
@@ -317,7 +332,7 @@ def test_an_oversized_mail_is_refused_unkept_and_the_next_one_goes_in(mailbox, s
     big = letter_mail(files=(("big.pdf", "application/pdf", tiny_pdf("x") + b"%" * 30_000),))
     result = ingest(mailbox, big)
     assert (result.outcome, result.code) == ("refused", "mail_too_large")
-    seen = MailSeen.objects.get(pk=result.seen_id)
+    seen = seen_of(result)
     assert seen.blob_id is None and seen.size == len(big)
     event = AuditEvent.objects.get(action="exchange_refuse")
     assert event.details["code"] == "mail_too_large" and event.details["kept"] is False
@@ -333,6 +348,29 @@ def test_garbage_is_refused_with_a_reason_and_never_raises(mailbox):
         if result.refused:
             assert result.code and result.reason
     assert ingest(mailbox, letter_mail()).outcome == "inbox"
+
+
+
+def test_the_parser_runs_in_the_sandbox_and_a_mail_that_exhausts_it_is_refused(mailbox,
+                                                                                 settings):
+    """The parser is the sandbox's child: a mail it cannot finish within the parse limits is
+    refused with the sandbox's code, kept for the administrator, and the mailbox goes on."""
+    from saraban.core import sandbox
+
+    heavy = letter_mail(files=(("ภาคผนวก.pdf", "application/pdf",
+                                tiny_pdf("annex") + b"%" * 4_000_000),))
+    settings.SARABAN_PARSE_TIMEOUT = 0.001  # no parse of 5 MB finishes in a millisecond
+    result = ingest(mailbox, heavy)
+    assert (result.outcome, result.code) == ("refused", "parser_timeout"), result
+    stats = sandbox.last_run()
+    assert stats is not None and stats.target == "saraban.mail.sandboxed:parse_file"
+    assert kept_raw(seen_of(result)) == heavy
+    event = AuditEvent.objects.get(action="exchange_refuse")
+    assert event.details["code"] == "parser_timeout"
+    settings.SARABAN_PARSE_TIMEOUT = 60
+    ok = ingest(mailbox, letter_mail())
+    assert ok.outcome == "inbox"
+    assert sandbox.last_run().outcome == "ok"  # type: ignore[union-attr]
 
 
 # ---- mailboxes and rules -------------------------------------------------------------------
