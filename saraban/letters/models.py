@@ -122,6 +122,12 @@ class Letter(models.Model):
         """Short Thai name of the channel an incoming letter arrived by ("" at the desk)."""
         return RECEIVED_VIA_LABELS.get(self.received_via, self.received_via)
 
+    @property
+    def received_electronically(self) -> bool:
+        """Arrived by an electronic channel (exchange, e-CMS, e-mail): what the programme's
+        indicator counts on the receiving side."""
+        return self.received_via in ELECTRONIC_CHANNELS
+
 
 class LetterReference(models.Model):
     """อ้างถึง: an earlier letter, linked when it is in the system, else as text."""

@@ -44,6 +44,7 @@ def test_incoming_gets_receipt_numbers_in_order(org):
     assert first.formatted == "1"
     assert first.series.kind == SeriesKind.INCOMING
     assert first.position == org.clerk_post
+    assert not first.letter.received_electronically  # on paper, at the desk
     events = history("letter", first.letter_id)
     assert [e.action for e in events] == ["letter_register_incoming"]
     assert events[0].position_title == org.clerk_post.title_th
@@ -155,7 +156,8 @@ def test_incoming_by_email_keeps_its_channel_and_the_original_mail(org):
         originals=[Upload("message.eml", raw)],
     )
     letter = entry.letter
-    assert letter.received_via == "email"
+    assert letter.received_via == "email" and letter.received_electronically
+    assert letter.received_via_label == "อีเมล"
     roles = {f.role: f for f in letter.files.select_related("blob")}
     assert set(roles) == {"main", "original"}
     original = roles["original"]
