@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -55,7 +55,7 @@ from saraban.ecms import (
 )
 from saraban.letters import files as blobs
 
-from .. import crypto
+from .. import crypto, leases
 from ..models import (
     DirectoryEntry,
     EcmsAccount,
@@ -131,46 +131,24 @@ class PollResult:
 # ---- leases -------------------------------------------------------------------------------
 
 
-def _free(now: dt.datetime) -> Q:
-    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-
-
 def claim_account(*, owner: str, agency_id: int | None = None,
                   due_only: bool = True) -> EcmsAccount | None:
     """Claim one account to poll (due, not leased by another worker) for ``owner``."""
-    now = timezone.now()
-    with transaction.atomic():
-        rows = EcmsAccount.objects.select_for_update(skip_locked=True).filter(_free(now))
-        if agency_id is not None:
-            rows = rows.filter(agency_id=agency_id)
-        if due_only:
-            rows = rows.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
-        pk = (rows.order_by(F("next_poll_at").asc(nulls_first=True), "pk")
-              .values_list("pk", flat=True).first())
-        if pk is None:
-            return None
-        # The conditional update is the claim (SQLite has no row locks: it serialises it).
-        claimed = EcmsAccount.objects.filter(_free(now), pk=pk).update(
-            lease_until=now + poll_lease(), lease_owner=owner)
-    if not claimed:
-        return None
-    return EcmsAccount.objects.select_related("agency").get(pk=pk)
+    where = Q() if agency_id is None else Q(agency_id=agency_id)
+    return leases.claim(EcmsAccount, owner=owner, lease=poll_lease(), where=where,
+                        due_only=due_only)
 
 
 def _renew(account: EcmsAccount, owner: str) -> bool:
-    return bool(EcmsAccount.objects.filter(pk=account.pk, lease_owner=owner).update(
-        lease_until=timezone.now() + poll_lease()))
+    return leases.renew(EcmsAccount, account.pk, owner=owner, lease=poll_lease())
 
 
 def release_account(account: EcmsAccount, owner: str, *, error: str = "",
                     more: bool = False) -> None:
     """Give the account back; due again after the poll interval, or at once when the batch
     ran out before the queue did (``more``)."""
-    now = timezone.now()
-    EcmsAccount.objects.filter(pk=account.pk, lease_owner=owner).update(
-        lease_until=None, lease_owner="", last_polled_at=now,
-        next_poll_at=now if more and not error else now + poll_interval(),
-        last_error=error[:500])
+    leases.release(EcmsAccount, account.pk, owner=owner, interval=poll_interval(),
+                   error=error, more=more)
 
 
 # ---- the poll -----------------------------------------------------------------------------

@@ -34,12 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import Q
 from imapclient import IMAPClient  # type: ignore[import-untyped]
 from imapclient.exceptions import IMAPClientError  # type: ignore[import-untyped]
 
+from .. import leases
 from ..models import Mailbox, MailOutcome, MailSecurity, MailSeen
 from .intake import header_message_id, ingest, mail_limits, refuse_unread, seen_key
 
@@ -102,10 +101,6 @@ class PollResult:
 # ---- leases -------------------------------------------------------------------------------
 
 
-def _free(now: dt.datetime) -> Q:
-    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-
-
 def _pollable() -> Q:
     return Q(enabled=True) & ~Q(imap_host="")
 
@@ -113,40 +108,21 @@ def _pollable() -> Q:
 def claim_mailbox(*, owner: str, mailbox_id: int | None = None,
                   due_only: bool = True) -> Mailbox | None:
     """Claim one mailbox to poll (IMAP set, enabled, due, not leased by another worker)."""
-    now = timezone.now()
-    with transaction.atomic():
-        rows = Mailbox.objects.select_for_update(skip_locked=True).filter(_free(now),
-                                                                          _pollable())
-        if mailbox_id is not None:
-            rows = rows.filter(pk=mailbox_id)
-        if due_only:
-            rows = rows.filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
-        pk = (rows.order_by(F("next_poll_at").asc(nulls_first=True), "pk")
-              .values_list("pk", flat=True).first())
-        if pk is None:
-            return None
-        # The conditional update is the claim (SQLite has no row locks: it serialises it).
-        claimed = Mailbox.objects.filter(_free(now), pk=pk).update(
-            lease_until=now + poll_lease(), lease_owner=owner)
-    if not claimed:
-        return None
-    return Mailbox.objects.select_related("agency").get(pk=pk)
+    where = _pollable() if mailbox_id is None else _pollable() & Q(pk=mailbox_id)
+    return leases.claim(Mailbox, owner=owner, lease=poll_lease(), where=where,
+                        due_only=due_only)
 
 
 def _renew(mailbox: Mailbox, owner: str) -> bool:
-    return bool(Mailbox.objects.filter(pk=mailbox.pk, lease_owner=owner).update(
-        lease_until=timezone.now() + poll_lease()))
+    return leases.renew(Mailbox, mailbox.pk, owner=owner, lease=poll_lease())
 
 
 def release_mailbox(mailbox: Mailbox, owner: str, *, error: str = "",
                     more: bool = False) -> None:
     """Give the mailbox back; due again after the poll interval, or at once when the batch
     ran out before the folder did (``more``)."""
-    now = timezone.now()
-    Mailbox.objects.filter(pk=mailbox.pk, lease_owner=owner).update(
-        lease_until=None, lease_owner="", last_polled_at=now,
-        next_poll_at=now if more and not error else now + poll_interval(),
-        last_error=error[:500])
+    leases.release(Mailbox, mailbox.pk, owner=owner, interval=poll_interval(), error=error,
+                   more=more)
 
 
 # ---- the poll -----------------------------------------------------------------------------
