@@ -23,6 +23,7 @@ from saraban.core.errors import Conflict, PermissionDenied, ValidationFailed
 from saraban.letters import files as blobs
 from saraban.letters.access import registries_for
 from saraban.letters.models import (
+    Channel,
     Letter,
     LetterKind,
     RegisterEntry,
@@ -93,14 +94,37 @@ def _details(message: InboxMessage) -> LetterDetails:
         body=str(data.get("body", "")),
         references=_references(message, data),
         enclosures=[str(e) for e in data.get("enclosures", []) if str(e).strip()],
-        received_via=_received_via(message),
+        received_via=arrival_channel(message),
     )
 
 
-def _received_via(message: InboxMessage) -> str:
+def arrival_channel(message: InboxMessage) -> str:
+    """How a letter arrived: "email", "ecms" or "saraban" (the exchange between nodes)."""
+    receipt = message.receipt if isinstance(message.receipt, dict) else {}
+    channel = str(receipt.get("channel") or "")
+    if channel in (Channel.EMAIL, Channel.ECMS):
+        return channel
     if message.sender_code.startswith(MAILTO):
-        return "email"
-    return "ecms" if isinstance(message.envelope.get("ecms"), dict) else "saraban"
+        return str(Channel.EMAIL)
+    return str(Channel.ECMS if isinstance(message.envelope.get("ecms"), dict)
+               else Channel.SARABAN)
+
+
+def mail_strings(value: Any) -> list[str]:
+    """A list of a mail's envelope (ids, defects) as its non-empty strings."""
+    return [str(v) for v in value if str(v).strip()] if isinstance(value, list) else []
+
+
+def mail_addresses(value: Any) -> list[str]:
+    """A mail's ``[{"address", "name"}]`` as "Name <address>" (or the address alone)."""
+    shown = []
+    for a in value if isinstance(value, list) else []:
+        if isinstance(a, dict) and a.get("address"):
+            name = str(a.get("name") or "")
+            shown.append(f"{name} <{a['address']}>" if name else str(a["address"]))
+        elif isinstance(a, str) and a.strip():
+            shown.append(a)
+    return shown
 
 
 def _references(message: InboxMessage, data: dict[str, Any]) -> list[Letter | str]:

@@ -26,9 +26,12 @@ from saraban.api.render import entry_out
 from saraban.api.schemas import EntryOut, ErrorOut, PageNumber
 from saraban.core.errors import NotFound, PermissionDenied, ValidationFailed
 from saraban.exchange.inbox import (
+    arrival_channel,
     exchange_inbox_register,
     exchange_inbox_reject,
     exchange_inbox_return,
+    mail_addresses,
+    mail_strings,
 )
 from saraban.exchange.models import (
     DirectoryEntry,
@@ -282,31 +285,8 @@ def inbox_out(message: InboxMessage, names: dict[str, str]) -> InboxMessageOut:
 MAILTO = "mailto:"
 
 
-def arrival_channel(message: InboxMessage) -> str:
-    """How a letter arrived: "email", "ecms" or "saraban" (the exchange between nodes)."""
-    receipt = message.receipt if isinstance(message.receipt, dict) else {}
-    channel = str(receipt.get("channel") or "")
-    return channel if channel in (Channel.EMAIL, Channel.ECMS) else str(Channel.SARABAN)
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _strings(value: Any) -> list[str]:
-    return [str(v) for v in value if str(v).strip()] if isinstance(value, list) else []
-
-
-def _addresses(value: Any) -> list[str]:
-    """``[{"address", "name"}]`` as "Name <address>" (or the address alone)."""
-    shown = []
-    for a in value if isinstance(value, list) else []:
-        if isinstance(a, dict) and a.get("address"):
-            name = str(a.get("name") or "")
-            shown.append(f"{name} <{a['address']}>" if name else str(a["address"]))
-        elif isinstance(a, str) and a.strip():
-            shown.append(a)
-    return shown
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -331,12 +311,12 @@ def _inbox_mail(message: InboxMessage) -> InboxMailOut | None:
     return InboxMailOut(
         address=str(mail.get("from") or "") or message.sender_code.removeprefix(MAILTO),
         name=str(mail.get("from_name") or ""),
-        to=_addresses(mail.get("to")),
-        cc=_addresses(mail.get("cc")),
+        to=mail_addresses(mail.get("to")),
+        cc=mail_addresses(mail.get("cc")),
         date=_when(mail.get("date")),
         message_id=str(mail.get("message_id") or ""),
         mailbox=str(mail.get("mailbox") or ""),
-        in_reply_to=_strings(mail.get("in_reply_to")),
+        in_reply_to=mail_strings(mail.get("in_reply_to")),
         replied_letter_id=replied if isinstance(replied, int) else None,
         replied_number=str(mail.get("replied_number") or ""),
         text=str(_dict(envelope.get("letter")).get("body") or ""),

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from saraban.agencies.models import Person
+from saraban.exchange.inbox import arrival_channel, mail_addresses, mail_strings
 from saraban.exchange.models import (
     DirectoryEntry,
     InboxFile,
@@ -194,13 +195,6 @@ SMIME_LOOKS: dict[str, tuple[str, str]] = {
 }
 
 
-def arrival_channel(message: InboxMessage) -> str:
-    """How a letter arrived: "email", "ecms" or "saraban" (the exchange between nodes)."""
-    receipt = message.receipt if isinstance(message.receipt, dict) else {}
-    channel = str(receipt.get("channel") or "")
-    return channel if channel in (Channel.EMAIL, Channel.ECMS) else str(Channel.SARABAN)
-
-
 def _aware(text: object) -> dt.datetime | None:
     if not isinstance(text, str) or not text.strip():
         return None
@@ -209,22 +203,6 @@ def _aware(text: object) -> dt.datetime | None:
     except ValueError:
         return None
     return timezone.make_aware(when) if timezone.is_naive(when) else when
-
-
-def _strings(value: object) -> list[str]:
-    return [str(v) for v in value if str(v).strip()] if isinstance(value, list) else []
-
-
-def _addresses(value: object) -> list[str]:
-    """``[{"address", "name"}]`` as "Name <address>" (or the address alone)."""
-    shown = []
-    for a in value if isinstance(value, list) else []:
-        if isinstance(a, dict) and a.get("address"):
-            name = str(a.get("name") or "")
-            shown.append(f"{name} <{a['address']}>" if name else str(a["address"]))
-        elif isinstance(a, str) and a.strip():
-            shown.append(a)
-    return shown
 
 
 #: Why an attachment of a mail was not kept as a file (codes from the intake and the file
@@ -276,8 +254,8 @@ def inbox_mail(message: InboxMessage) -> dict[str, Any] | None:
         "channel_label": Channel.EMAIL.label,
         "address": address,
         "name": str(mail.get("from_name") or ""),
-        "to": _addresses(mail.get("to")),
-        "cc": _addresses(mail.get("cc")),
+        "to": mail_addresses(mail.get("to")),
+        "cc": mail_addresses(mail.get("cc")),
         "date": _aware(mail.get("date")),
         "message_id": str(mail.get("message_id") or ""),
         "mailbox": str(mail.get("mailbox") or ""),
@@ -288,7 +266,7 @@ def inbox_mail(message: InboxMessage) -> dict[str, Any] | None:
         if smime else None,
         "replied_letter": replied if isinstance(replied, int) else None,
         "replied_number": str(mail.get("replied_number") or ""),
-        "defects": _strings(mail.get("defects")),
+        "defects": mail_strings(mail.get("defects")),
         "original": next((f for f in files if f.role == "original"), None),
         "files": [f for f in files if f.role != "original"],
     }
