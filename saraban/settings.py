@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "saraban.search",
     "saraban.exchange",
     "saraban.routing",
+    "saraban.reports",
     "saraban.api",
     "saraban.web",
     "axes",
