@@ -199,6 +199,7 @@ AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
 # API tokens expire after this many days (0: never); a person can revoke them earlier.
 SARABAN_API_TOKEN_DAYS = int(os.environ.get("SARABAN_API_TOKEN_DAYS", "90"))
+SARABAN_METRICS_TOKEN = os.environ.get("SARABAN_METRICS_TOKEN", "")  # GET /metrics; empty: off
 # The issuer shown in authenticator apps next to the account (TOTP two-factor sign-in).
 OTP_TOTP_ISSUER = os.environ.get("SARABAN_OTP_ISSUER", "Saraban")
 
