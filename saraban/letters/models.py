@@ -338,6 +338,7 @@ class Channel(models.TextChoices):
     POST = "post", "ไปรษณีย์"
     HAND = "hand", "ส่งด้วยมือ"
     ECMS = "ecms", "e-CMS"
+    FAX = "fax", "โทรสาร"
 
 
 ELECTRONIC_CHANNELS = frozenset({Channel.SARABAN, Channel.EMAIL, Channel.ECMS})

@@ -1,0 +1,227 @@
+"""The indicators, counted from the registers (definitions: ``docs/indicators.md``).
+
+Every figure starts from register lines (``RegisterEntry``) that are not cancelled, in the
+period (Bangkok days of ``registered_at``), in the registries of the scope (an agency, or a
+unit and the units below it, within one tenant):
+
+- **sent** (ส่ง): lines of outgoing letters; each recipient of such a letter (``Dispatch``) is
+  one copy sent, by its channel; a letter recorded without any recipient channel counts as one
+  copy sent by an unrecorded channel. Electronic = Saraban exchange, e-CMS, e-mail.
+- **received** (รับ): lines of incoming series, except the second registration of a letter
+  handed over from the central registry to a unit (one letter, one arrival), by the channel it
+  arrived by (``Letter.received_via``; empty = paper, at the desk).
+- **signed** (ลงนามด้วยใบรับรอง): sent letters whose main file carries a signature verified
+  as valid against the agency's trust roots (a CA certificate), out of all sent letters.
+
+Secret letters are counted like any other (counts only, never their contents). Each function
+is a fixed number of aggregate queries whatever the size of the registers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
+
+from saraban.agencies.models import Agency
+from saraban.core.thai import BANGKOK
+from saraban.letters.models import (
+    ELECTRONIC_CHANNELS,
+    INCOMING_SERIES,
+    Channel,
+    Direction,
+    FileRole,
+    LetterFile,
+    RegisterEntry,
+)
+from saraban.signatures.models import CheckStatus, SignatureCheck
+
+from .periods import Period, months_in
+
+__all__ = ["BY", "PAPER", "RECEIVED_CHANNELS", "SENT_CHANNELS", "UNRECORDED", "Figures",
+           "Scope", "electronic_share", "received_share", "signed_share"]
+
+By = Literal["channel", "unit", "month"]
+BY: tuple[str, ...] = ("channel", "unit", "month")
+
+#: A sent letter with no recipient channel recorded; an arrival registered at the desk.
+UNRECORDED = "unrecorded"
+PAPER = "paper"
+SENT_CHANNELS: tuple[str, ...] = (*Channel.values, UNRECORDED)
+RECEIVED_CHANNELS: tuple[str, ...] = (Channel.SARABAN, Channel.ECMS, Channel.EMAIL, PAPER)
+CHANNEL_LABELS: dict[str, str] = {**{c.value: str(c.label) for c in Channel},
+                                  UNRECORDED: "ไม่ได้ระบุช่องทาง", PAPER: "กระดาษ (รับที่โต๊ะ)"}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose registers: ``agency`` and every unit below it, within ``agency``'s tenant."""
+
+    agency: Agency
+
+    @property
+    def tenant_id(self) -> int:
+        return int(self.agency.tenant_id or self.agency.pk)
+
+    def entries(self) -> QuerySet[RegisterEntry]:
+        return RegisterEntry.objects.filter(
+            series__registry__tenant_id=self.tenant_id,
+            series__registry__unit__path__startswith=self.agency.path,
+        )
+
+
+@dataclass(slots=True)
+class Figures:
+    """One row of an indicator: a total, the electronic (or signed) part, and by channel."""
+
+    key: str
+    label: str
+    total: int = 0
+    part: int = 0
+    letters: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def share(self) -> float | None:
+        """``part / total`` to four places; ``None`` when nothing was counted."""
+        return round(self.part / self.total, 4) if self.total else None
+
+    def as_dict(self, names: tuple[str, str]) -> dict[str, Any]:
+        total, part = names
+        return {"key": self.key, "label": self.label, total: self.total, part: self.part,
+                "share": self.share, "letters": self.letters, "by_channel": self.by_channel}
+
+
+def _list(rows: QuerySet[Any, Any]) -> list[dict[str, Any]]:
+    """The grouped rows of an aggregate (no model ordering, which would split the groups)."""
+    return [dict(r) for r in rows.order_by()]
+
+
+def _in(period: Period) -> Q:
+    lo, hi = period.bounds
+    return Q(registered_at__gte=lo, registered_at__lt=hi)
+
+
+def _group(by: By) -> dict[str, Any]:
+    if by == "unit":
+        return {"g": F("series__registry__unit_id")}
+    if by == "month":
+        return {"g": TruncMonth("registered_at", tzinfo=BANGKOK)}
+    return {}
+
+
+def _key(by: By, value: Any) -> str:
+    if by == "month":
+        day = value.date() if isinstance(value, dt.datetime) else value
+        return day.replace(day=1).isoformat()
+    return str(value)
+
+
+def _rows(by: By, scope: Scope, period: Period, found: Iterable[str],
+          channels: tuple[str, ...]) -> dict[str, Figures]:
+    """The rows of a breakdown, in order: every month of the period, or every unit of the
+    scope with a registry (a unit with nothing counted shows zeros), or the one total."""
+    if by == "month":
+        keys = [(first.isoformat(), label) for first, label in months_in(period)]
+    elif by == "unit":
+        units = {str(a.pk): a.name_th for a in Agency.objects.filter(
+            path__startswith=scope.agency.path, registry__isnull=False,
+            registry__tenant_id=scope.tenant_id).order_by("path")}
+        units.update({k: k for k in found if k not in units})
+        keys = list(units.items())
+    else:
+        keys = [("total", "รวม")]
+    return {k: Figures(key=k, label=label, by_channel=dict.fromkeys(channels, 0))
+            for k, label in keys}
+
+
+def _total(rows: dict[str, Figures], channels: tuple[str, ...]) -> Figures:
+    total = Figures(key="total", label="รวม", by_channel=dict.fromkeys(channels, 0))
+    for row in rows.values():
+        total.total += row.total
+        total.part += row.part
+        total.letters += row.letters
+        for c, n in row.by_channel.items():
+            total.by_channel[c] += n
+    return total
+
+
+def electronic_share(scope: Scope, period: Period, *, by: By = "channel"
+                     ) -> tuple[Figures, list[Figures]]:
+    """Copies sent, and sent electronically, in ``period``: the total and the rows of ``by``."""
+    entries = scope.entries().filter(_in(period), cancelled_at__isnull=True,
+                                     letter__direction=Direction.OUTGOING)
+    group = _group(by)
+    counted = _list(entries.values(**group, ch=F("letter__dispatches__channel"))
+                    .annotate(copies=Count("letter__dispatches"),
+                              lines=Count("pk", distinct=True)))
+    letters = (_list(entries.values(**group).annotate(n=Count("pk"))) if group
+               else [entries.aggregate(n=Count("pk"))])
+    rows = _rows(by, scope, period, [_key(by, line["g"]) for line in letters if "g" in line],
+                 SENT_CHANNELS)
+    for r in counted:
+        row = rows[_key(by, r["g"])] if group else rows["total"]
+        channel = r["ch"] or UNRECORDED
+        copies = r["copies"] if r["ch"] else r["lines"]
+        row.by_channel[channel] += copies
+        row.total += copies
+        if channel in ELECTRONIC_CHANNELS:
+            row.part += copies
+    for line in letters:
+        (rows[_key(by, line["g"])] if group else rows["total"]).letters += line["n"]
+    return _total(rows, SENT_CHANNELS), list(rows.values())
+
+
+def received_share(scope: Scope, period: Period, *, by: By = "channel"
+                   ) -> tuple[Figures, list[Figures]]:
+    """Letters received, and received electronically, in ``period``."""
+    entries = scope.entries().filter(
+        _in(period), cancelled_at__isnull=True, series__kind__in=INCOMING_SERIES,
+        letter__direction=Direction.INCOMING, handover__isnull=True,
+    )
+    group = _group(by)
+    counted = _list(entries.values(**group, via=F("letter__received_via"))
+                    .annotate(n=Count("pk")))
+    rows = _rows(by, scope, period, [_key(by, r["g"]) for r in counted if "g" in r],
+                 RECEIVED_CHANNELS)
+    for r in counted:
+        row = rows[_key(by, r["g"])] if group else rows["total"]
+        channel = r["via"] if r["via"] in RECEIVED_CHANNELS else PAPER
+        row.by_channel[channel] += r["n"]
+        row.total += r["n"]
+        row.letters += r["n"]
+        if channel in ELECTRONIC_CHANNELS:
+            row.part += r["n"]
+    return _total(rows, RECEIVED_CHANNELS), list(rows.values())
+
+
+def signed_share(scope: Scope, period: Period, *, by: By = "channel"
+                 ) -> tuple[Figures, list[Figures]]:
+    """Letters sent in ``period``, and those whose main file is validly signed (CA)."""
+    valid = SignatureCheck.objects.filter(
+        tenant_id=OuterRef(OuterRef("series__registry__tenant_id")), status=CheckStatus.VALID,
+        blob_id=OuterRef("blob_id"),
+    )
+    signed_main = LetterFile.objects.filter(letter_id=OuterRef("letter_id"),
+                                            role=FileRole.MAIN).filter(Exists(valid))
+    entries = (scope.entries().filter(_in(period), cancelled_at__isnull=True,
+                                      letter__direction=Direction.OUTGOING)
+               .annotate(signed=Exists(signed_main)))
+    group = _group(by)
+    counted = _list(entries.values(**group, s=F("signed")).annotate(n=Count("pk")))
+    channels = ("signed", "unsigned")
+    rows = _rows(by, scope, period, [_key(by, r["g"]) for r in counted if "g" in r], channels)
+    for r in counted:
+        row = rows[_key(by, r["g"])] if group else rows["total"]
+        row.total += r["n"]
+        row.letters += r["n"]
+        if r["s"]:
+            row.part += r["n"]
+            row.by_channel["signed"] += r["n"]
+        else:
+            row.by_channel["unsigned"] += r["n"]
+    return _total(rows, channels), list(rows.values())

@@ -1,0 +1,91 @@
+"""The indicators against a count made independently from the registers, dispatches,
+hand-overs and signature checks of a generated organisation (``generated.py``): every scope,
+every kind of period, every breakdown, on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from saraban.reports import periods
+from saraban.reports.indicators import (
+    Scope,
+    electronic_share,
+    received_share,
+    signed_share,
+)
+from saraban.reports.periods import Period
+
+from .generated import as_counts, build, count_received, count_sent, count_signed
+
+PERIODS = [
+    periods.fiscal_year(2568), periods.fiscal_year(2569), periods.fiscal_year(2570),
+    *(periods.fiscal_quarter(2569, q) for q in (1, 2, 3, 4)),
+    periods.calendar_year(2568), periods.calendar_year(2569),
+    periods.month(2568, 9), periods.month(2568, 10), periods.month(2568, 12),
+    periods.month(2569, 1),
+    Period(dt.date(2025, 9, 30), dt.date(2025, 9, 30)),
+    Period(dt.date(2025, 10, 1), dt.date(2025, 10, 1)),
+    Period(dt.date(2026, 9, 30), dt.date(2026, 10, 1)),
+    Period(dt.date(2025, 8, 1), dt.date(2026, 12, 31)),
+]
+
+#: The periods also checked by unit and by month (every period is checked in total).
+BROKEN_DOWN = (periods.fiscal_year(2569), periods.calendar_year(2569), PERIODS[-1],
+               periods.fiscal_quarter(2569, 1))
+
+
+@pytest.fixture
+def gen(org, pki, stranger_pki):
+    return build(org, pki, stranger_pki)
+
+
+def _check(indicator, oracle, scope, period, by, queries):
+    with queries(3):  # a fixed number of aggregate queries, whatever the registers hold
+        total, rows = indicator(Scope(scope), period, by=by)
+    expected = {k: v for k, v in oracle(scope, period, by).items() if sum(v.values())}
+    assert as_counts(rows) == expected, (scope.name_th, period, by)
+    everything = sum(sum(c.values()) for c in expected.values())
+    assert total.total == everything
+    return total
+
+
+def test_every_indicator_equals_the_count_from_the_registers(gen, django_assert_max_num_queries):
+    org = gen.org
+    made = gen.made
+    assert made["out"] > 40 and made["in"] > 30 and made["cancelled"] and made["handed_over"]
+    scopes = [org.ministry, org.ops, org.ict, org.province, *gen.laos]
+    seen = {"sent": 0, "received": 0, "signed": 0, "electronic": 0, "part_signed": 0}
+    for scope in scopes:
+        for period in PERIODS:
+            breakdowns = ("channel", "unit", "month") if period in BROKEN_DOWN else ("channel",)
+            for by in breakdowns:
+                queries = django_assert_max_num_queries
+                sent = _check(electronic_share, count_sent, scope, period, by, queries)
+                received = _check(received_share, count_received, scope, period, by, queries)
+                signed = _check(signed_share, count_signed, scope, period, by, queries)
+            seen["sent"] += sent.total
+            seen["electronic"] += sent.part
+            seen["received"] += received.total
+            seen["signed"] += signed.total
+            seen["part_signed"] += signed.part
+    # the comparison met real figures of every kind, not zeros
+    assert all(seen.values()), seen
+
+
+def test_the_share_is_the_electronic_part_of_what_was_sent(gen):
+    total, _rows = electronic_share(Scope(gen.org.ministry), Period(dt.date(2025, 8, 1),
+                                                                    dt.date(2026, 12, 31)))
+    electronic = sum(total.by_channel[c] for c in ("saraban", "ecms", "email"))
+    assert total.part == electronic
+    assert total.total == sum(total.by_channel.values())
+    assert total.share == round(electronic / total.total, 4)
+    assert set(total.by_channel) == {"saraban", "email", "post", "hand", "ecms", "fax",
+                                     "unrecorded"}
+
+
+def test_a_period_with_nothing_has_no_share(org):
+    total, rows = electronic_share(Scope(org.ministry), periods.fiscal_year(2560))
+    assert (total.total, total.share) == (0, None)
+    assert [r.key for r in rows] == ["total"]
