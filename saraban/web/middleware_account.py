@@ -26,8 +26,8 @@ from .views.auth import pending_step
 # change or the two-factor set-up, which would let a stolen password replace the device.)
 _ALWAYS_OPEN = frozenset({"web:login", "web:logout"})
 # Paths that do not use the signed-in session: static files, the API (bearer tokens), the
-# node-to-node exchange and the public verification page.
-_NOT_SESSION = ("/static/", "/api/", "/exchange/v1/")
+# node-to-node exchange, the public verification page and the operators' metrics (a scraper).
+_NOT_SESSION = ("/static/", "/api/", "/exchange/v1/", "/metrics")
 
 
 class AccountSecurityMiddleware:

@@ -85,6 +85,16 @@ def test_only_get_is_answered_and_no_session_is_needed(client):
     assert "no-cache" in response["Cache-Control"]
 
 
+def test_a_signed_in_browser_opening_it_writes_nothing(client, org):
+    """No write on GET: the session of someone signed in is not recorded here."""
+    from saraban.agencies.models import SignInSession
+
+    client.force_login(org.clerk)
+    SignInSession.objects.all().delete()  # as if first seen now
+    assert client.get(URL, HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
+    assert not SignInSession.objects.exists()
+
+
 # ---- the figures --------------------------------------------------------------------------
 
 
