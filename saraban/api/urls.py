@@ -9,7 +9,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from .auth import BearerAuth
-from .endpoints import auth, exchange, letters, registries, routing, search, signatures
+from .endpoints import auth, exchange, letters, registries, reports, routing, search, signatures
 from .errors import install_error_handlers
 from .schemas import ErrorOut
 
@@ -103,6 +103,7 @@ api.add_router("/auth", auth.router)
 api.add_router("/letters", letters.router)
 api.add_router("/registries", registries.router)
 api.add_router("/search", search.router)
+api.add_router("/reports", reports.router)
 api.add_router("/exchange", exchange.router)
 api.add_router("/letters", exchange.letters_router)
 api.add_router("/letters", routing.letters_router)

@@ -42,7 +42,8 @@ def access_scope(person: Person, *, agency: str | None = None) -> Scope:
             raise PermissionDenied("ท่านไม่มีสิทธิ์ดูรายงานตัวชี้วัด", code="report_forbidden")
         return Scope(top)
     text = agency.strip()
-    found = Agency.objects.filter(Q(exchange_code=text) | Q(pk=int(text)) if text.isdigit()
+    by_id = text.isdigit() and len(text) < 19  # an id within bigint, else only a code
+    found = Agency.objects.filter(Q(exchange_code=text) | Q(pk=int(text)) if by_id
                                   else Q(exchange_code=text)).first()
     if found is None:
         raise NotFound("ไม่พบหน่วยงานนี้", code="agency_not_found", field="agency")

@@ -21,6 +21,9 @@ __all__ = ["Period", "calendar_year", "fiscal_quarter", "fiscal_year", "fiscal_y
 
 #: The widest range one report may cover (ten years: a fiscal-year trend, not a dump).
 MAX_DAYS = 3660
+#: The days a report may name at all (พ.ศ. 2400 to 2700).
+FIRST_DAY = dt.date(2400 - BE_OFFSET, 1, 1)
+LAST_DAY = dt.date(2700 - BE_OFFSET, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,10 @@ class Period:
     end: dt.date  # inclusive
 
     def __post_init__(self) -> None:
+        for day, name in ((self.start, "from"), (self.end, "to")):
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise ValidationFailed("วันที่อยู่นอกช่วงที่รายงานได้", code="bad_date",
+                                       field=name)
         if self.end < self.start:
             raise ValidationFailed("วันที่สิ้นสุดต้องไม่ก่อนวันที่เริ่มต้น", code="bad_period",
                                    field="to")
@@ -124,11 +131,11 @@ def parse_period(*, start: dt.date | None = None, end: dt.date | None = None,
     if start is not None or end is not None:
         return Period(start or end or today, end or today)
     if fiscal is not None:
-        return fiscal_quarter(fiscal, quarter) if quarter else fiscal_year(fiscal)
+        return fiscal_quarter(fiscal, quarter) if quarter is not None else fiscal_year(fiscal)
     if quarter is not None:
         raise ValidationFailed("ระบุไตรมาสพร้อมปีงบประมาณ", code="bad_quarter", field="quarter")
     if year is not None:
-        return month(year, month_number) if month_number else calendar_year(year)
+        return month(year, month_number) if month_number is not None else calendar_year(year)
     if month_number is not None:
         raise ValidationFailed("ระบุเดือนพร้อมปี พ.ศ.", code="bad_month", field="month")
     return Period(fiscal_year(fiscal_year_of(today)).start, today)

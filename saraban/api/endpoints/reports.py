@@ -1,0 +1,164 @@
+"""``GET /reports/…``: the indicators of an agency the person oversees (counts only).
+
+Definitions: ``docs/indicators.md``. The period is ``from``/``to`` (Bangkok days, both
+included), or ``fiscal_year`` (พ.ศ., with ``quarter``), or ``year`` (พ.ศ., with ``month``);
+by default the fiscal year to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Schema
+from pydantic import ConfigDict, Field
+
+from saraban.api.auth import current_person
+from saraban.api.schemas import ErrorOut, IsoDate
+from saraban.core.errors import ValidationFailed
+from saraban.reports.access import access_scope
+from saraban.reports.indicators import (
+    BY,
+    By,
+    Figures,
+    Scope,
+    electronic_share,
+    received_share,
+    signed_share,
+)
+from saraban.reports.periods import Period, parse_period
+
+router = Router(tags=["reports"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+
+class ReportQuery(Schema):
+    model_config = ConfigDict(populate_by_name=True)
+
+    date_from: IsoDate | None = Field(None, alias="from", description="First day (YYYY-MM-DD)")
+    date_to: IsoDate | None = Field(None, alias="to", description="Last day, included")
+    fiscal_year: int | None = Field(None, description="ปีงบประมาณ (พ.ศ.): 1 Oct – 30 Sep")
+    quarter: int | None = Field(None, description="Quarter 1–4 of ``fiscal_year``")
+    year: int | None = Field(None, description="Calendar year (พ.ศ.)")
+    month: int | None = Field(None, description="Month 1–12 of ``year``")
+    agency: str | None = Field(None, description="Exchange code (or id) of an agency or unit "
+                                                 "the person oversees; default their own")
+    by: str = Field("channel", description="Rows by: " + ", ".join(BY))
+
+
+class RowOut(Schema):
+    key: str = Field(description="'total', a unit id, or the month's first day")
+    label: str
+    total: int
+    part: int = Field(description="Electronic (sent, received) or signed")
+    share: float | None = Field(description="part / total, 0–1; null when total is 0")
+    letters: int = Field(description="Letters (register lines) behind the row")
+    by_channel: dict[str, int]
+
+
+class AgencyOut(Schema):
+    id: int
+    code: str | None
+    name: str
+
+
+class ShareOut(Schema):
+    indicator: str
+    agency: AgencyOut
+    period_from: IsoDate = Field(serialization_alias="from")
+    period_to: IsoDate = Field(serialization_alias="to")
+    period_label: str
+    by: str
+    rows: list[RowOut]
+
+
+class ElectronicShareOut(ShareOut):
+    sent_total: int = Field(description="Copies sent (one per recipient)")
+    sent_electronic: int = Field(description="Copies sent by Saraban, e-CMS or e-mail")
+    share: float | None
+    by_channel: dict[str, int]
+
+
+class ReceivedShareOut(ShareOut):
+    received_total: int
+    received_electronic: int
+    share: float | None
+    by_channel: dict[str, int]
+
+
+class SignedShareOut(ShareOut):
+    sent_letters: int
+    signed: int = Field(description="Letters whose main file carries a valid CA signature")
+    share: float | None
+    by_channel: dict[str, int] = Field(description="'signed' and 'unsigned'")
+
+
+Indicator = Callable[..., tuple[Figures, list[Figures]]]
+
+
+def _run(request: HttpRequest, q: ReportQuery, indicator: Indicator
+         ) -> tuple[Scope, Period, Figures, list[RowOut]]:
+    person = current_person(request)
+    if q.by not in BY:
+        raise ValidationFailed("ค่า by ต้องเป็น " + ", ".join(BY), code="bad_filter", field="by")
+    period = parse_period(start=q.date_from, end=q.date_to, fiscal=q.fiscal_year,
+                          quarter=q.quarter, year=q.year, month_number=q.month,
+                          today=timezone.localdate())
+    scope = access_scope(person, agency=q.agency)
+    by: By = q.by  # type: ignore[assignment]  # checked against BY above
+    total, rows = indicator(scope, period, by=by)
+    return scope, period, total, [RowOut(**r.as_dict(("total", "part"))) for r in rows]
+
+
+def _common(name: str, scope: Scope, period: Period, by: str, rows: list[RowOut]
+            ) -> dict[str, Any]:
+    a = scope.agency
+    return {"indicator": name, "agency": AgencyOut(id=a.pk, code=a.exchange_code,
+                                                   name=a.name_th),
+            "period_from": period.start, "period_to": period.end,
+            "period_label": period.label, "by": by, "rows": rows}
+
+
+@router.get("/electronic-share", response={200: ElectronicShareOut, **ERRORS},
+            url_name="report_electronic_share", summary="Share of letters sent electronically",
+            by_alias=True)
+def report_electronic_share(request: HttpRequest, q: Query[ReportQuery]) -> ElectronicShareOut:
+    """Copies of outgoing letters sent in the period, and those sent by Saraban, e-CMS or
+    e-mail; ``by_channel`` counts every channel (``unrecorded``: no channel was recorded)."""
+    scope, period, total, rows = _run(request, q, electronic_share)
+    return ElectronicShareOut(
+        **_common("electronic_share", scope, period, q.by, rows),
+        sent_total=total.total, sent_electronic=total.part, share=total.share,
+        by_channel=total.by_channel,
+    )
+
+
+@router.get("/received-share", response={200: ReceivedShareOut, **ERRORS},
+            url_name="report_received_share", summary="Share of letters received electronically",
+            by_alias=True)
+def report_received_share(request: HttpRequest, q: Query[ReportQuery]) -> ReceivedShareOut:
+    """Letters registered as received in the period, by the channel they arrived by
+    (``paper``: registered at the desk)."""
+    scope, period, total, rows = _run(request, q, received_share)
+    return ReceivedShareOut(
+        **_common("received_share", scope, period, q.by, rows),
+        received_total=total.total, received_electronic=total.part, share=total.share,
+        by_channel=total.by_channel,
+    )
+
+
+@router.get("/signed-share", response={200: SignedShareOut, **ERRORS},
+            url_name="report_signed_share", summary="Share of letters signed with a CA certificate",
+            by_alias=True)
+def report_signed_share(request: HttpRequest, q: Query[ReportQuery]) -> SignedShareOut:
+    """Outgoing letters of the period whose main file carries a signature verified as valid
+    (chaining to a trusted CA)."""
+    scope, period, total, rows = _run(request, q, signed_share)
+    return SignedShareOut(
+        **_common("signed_share", scope, period, q.by, rows),
+        sent_letters=total.total, signed=total.part, share=total.share,
+        by_channel=total.by_channel,
+    )
