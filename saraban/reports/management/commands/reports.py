@@ -1,0 +1,83 @@
+"""``saraban reports kpi``: an agency's indicators for a period, for the operator.
+
+    saraban reports kpi --agency CODE [--fiscal-year 2569 [--quarter 1]
+            | --year 2569 [--month 1] | --from 2025-10-01 --to 2026-09-30]
+            [--by channel|unit|month] [--format json|csv|xlsx] [--output FILE]
+
+CODE is the agency's (or unit's) exchange code or id. Without a period: the fiscal year to
+date. JSON and CSV go to standard output unless ``--output`` names a file; XLSX needs
+``--output``. Definitions: ``docs/indicators.md``. Exit status 2 on a bad argument (the
+reason on standard error).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
+from django.utils import timezone
+
+from saraban.agencies.models import Agency
+from saraban.core.errors import SarabanError
+
+from ...export import kpi_document, to_csv, to_xlsx
+from ...indicators import BY, Scope
+from ...periods import parse_period
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise CommandError(f"not a date (YYYY-MM-DD): {text}") from exc
+
+
+class Command(BaseCommand):
+    help = "The indicators of an agency (share of letters sent electronically, …)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        kpi = sub.add_parser("kpi", help="an agency's indicators for a period")
+        kpi.add_argument("--agency", required=True, help="exchange code or id")
+        kpi.add_argument("--fiscal-year", type=int, default=None, help="ปีงบประมาณ (พ.ศ.)")
+        kpi.add_argument("--quarter", type=int, default=None, help="1-4, with --fiscal-year")
+        kpi.add_argument("--year", type=int, default=None, help="calendar year (พ.ศ.)")
+        kpi.add_argument("--month", type=int, default=None, help="1-12, with --year")
+        kpi.add_argument("--from", dest="date_from", type=_date, default=None)
+        kpi.add_argument("--to", dest="date_to", type=_date, default=None)
+        kpi.add_argument("--by", choices=BY, default="channel")
+        kpi.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
+        kpi.add_argument("--output", type=Path, default=None, help="write here")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        text = str(options["agency"]).strip()
+        where = Q(exchange_code=text)
+        if text.isdigit() and len(text) < 19:
+            where |= Q(pk=int(text))
+        agency = Agency.objects.filter(where).first()
+        if agency is None:
+            raise CommandError(f"no such agency: {text}", returncode=2)
+        try:
+            period = parse_period(start=options["date_from"], end=options["date_to"],
+                                  fiscal=options["fiscal_year"], quarter=options["quarter"],
+                                  year=options["year"], month_number=options["month"],
+                                  today=timezone.localdate())
+        except SarabanError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}", returncode=2) from exc
+        doc = kpi_document(Scope(agency), period, by=options["by"])
+        output: Path | None = options["output"]
+        if options["format"] == "xlsx":
+            if output is None:
+                raise CommandError("--format xlsx needs --output FILE", returncode=2)
+            output.write_bytes(to_xlsx(doc))
+            return
+        data = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+                if options["format"] == "json" else to_csv(doc))
+        if output is not None:
+            output.write_text(data, encoding="utf-8")
+        else:
+            self.stdout.write(data, ending="")
