@@ -31,16 +31,17 @@ def overseen_agencies(person: Person) -> QuerySet[Agency]:
     return Agency.objects.filter(where).order_by("path")
 
 
-def access_scope(person: Person, *, agency: str | None = None) -> Scope:
+def access_scope(person: Person, *, agency: str | None = None, hosted: bool = False) -> Scope:
     """The scope of a report ``person`` asked for: ``agency`` by its exchange code or id, or
-    by default the highest unit they oversee. Raises ``PermissionDenied`` (``report_forbidden``)
+    by default the highest unit they oversee; with ``hosted``, with the agencies hosted below
+    it (which they oversee too, being below). Raises ``PermissionDenied`` (``report_forbidden``)
     for an agency they do not oversee and ``NotFound`` for one that does not exist."""
     overseen = overseen_agencies(person)
     if agency is None or not agency.strip():
         top = overseen.first()
         if top is None:
             raise PermissionDenied("ท่านไม่มีสิทธิ์ดูรายงานตัวชี้วัด", code="report_forbidden")
-        return Scope(top)
+        return Scope(top, hosted=hosted)
     text = agency.strip()
     by_id = text.isdigit() and len(text) < 19  # an id within bigint, else only a code
     found = Agency.objects.filter(Q(exchange_code=text) | Q(pk=int(text)) if by_id
@@ -50,4 +51,4 @@ def access_scope(person: Person, *, agency: str | None = None) -> Scope:
     if not overseen.filter(pk=found.pk).exists():
         raise PermissionDenied("ท่านไม่มีสิทธิ์ดูรายงานตัวชี้วัดของหน่วยงานนี้",
                                code="report_forbidden", field="agency")
-    return Scope(found)
+    return Scope(found, hosted=hosted)

@@ -37,6 +37,7 @@ from saraban.letters.models import (
     FileRole,
     LetterFile,
     RegisterEntry,
+    Registry,
 )
 from saraban.signatures.models import CheckStatus, SignatureCheck
 
@@ -45,8 +46,8 @@ from .periods import Period, months_in
 __all__ = ["BY", "PAPER", "RECEIVED_CHANNELS", "SENT_CHANNELS", "UNRECORDED", "Figures",
            "Scope", "electronic_share", "received_share", "signed_share"]
 
-By = Literal["channel", "unit", "month"]
-BY: tuple[str, ...] = ("channel", "unit", "month")
+By = Literal["channel", "unit", "month", "agency"]
+BY: tuple[str, ...] = ("channel", "unit", "month", "agency")
 
 #: A sent letter with no recipient channel recorded; an arrival registered at the desk.
 UNRECORDED = "unrecorded"
@@ -59,19 +60,26 @@ CHANNEL_LABELS: dict[str, str] = {**{c.value: str(c.label) for c in Channel},
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Whose registers: ``agency`` and every unit below it, within ``agency``'s tenant."""
+    """Whose registers: ``agency`` and every unit below it, within ``agency``'s tenant; with
+    ``hosted``, also the agencies below it that are their own tenants (a province's LAOs, a
+    ministry's departments that run their own registries): the overseer's view."""
 
     agency: Agency
+    hosted: bool = False
 
     @property
     def tenant_id(self) -> int:
         return int(self.agency.tenant_id or self.agency.pk)
 
     def entries(self) -> QuerySet[RegisterEntry]:
-        return RegisterEntry.objects.filter(
-            series__registry__tenant_id=self.tenant_id,
-            series__registry__unit__path__startswith=self.agency.path,
-        )
+        below = RegisterEntry.objects.filter(
+            series__registry__unit__path__startswith=self.agency.path)
+        return below if self.hosted else below.filter(series__registry__tenant_id=self.tenant_id)
+
+    def registries(self) -> Q:
+        """The registries of the scope, as a filter on ``Registry``."""
+        where = Q(unit__path__startswith=self.agency.path)
+        return where if self.hosted else where & Q(tenant_id=self.tenant_id)
 
 
 @dataclass(slots=True)
@@ -109,6 +117,8 @@ def _in(period: Period) -> Q:
 def _group(by: By) -> dict[str, Any]:
     if by == "unit":
         return {"g": F("series__registry__unit_id")}
+    if by == "agency":
+        return {"g": F("series__registry__tenant_id")}
     if by == "month":
         return {"g": TruncMonth("registered_at", tzinfo=BANGKOK)}
     return {}
@@ -127,10 +137,11 @@ def _rows(by: By, scope: Scope, period: Period, found: Iterable[str],
     scope with a registry (a unit with nothing counted shows zeros), or the one total."""
     if by == "month":
         keys = [(first.isoformat(), label) for first, label in months_in(period)]
-    elif by == "unit":
-        units = {str(a.pk): a.name_th for a in Agency.objects.filter(
-            path__startswith=scope.agency.path, registry__isnull=False,
-            registry__tenant_id=scope.tenant_id).order_by("path")}
+    elif by in ("unit", "agency"):
+        field = "unit" if by == "unit" else "tenant"
+        names = dict(Registry.objects.filter(scope.registries()).order_by(f"{field}__path")
+                     .values_list(f"{field}_id", f"{field}__name_th").distinct())
+        units = {str(k): v for k, v in names.items()}
         units.update({k: k for k in found if k not in units})
         keys = list(units.items())
     else:

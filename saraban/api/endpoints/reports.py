@@ -47,10 +47,12 @@ class ReportQuery(Schema):
     agency: str | None = Field(None, description="Exchange code (or id) of an agency or unit "
                                                  "the person oversees; default their own")
     by: str = Field("channel", description="Rows by: " + ", ".join(BY))
+    hosted: bool = Field(False, description="Also the agencies below that are their own "
+                                            "(a province's LAOs): the overseer's view")
 
 
 class RowOut(Schema):
-    key: str = Field(description="'total', a unit id, or the month's first day")
+    key: str = Field(description="'total', a unit or agency id, or the month's first day")
     label: str
     total: int
     part: int = Field(description="Electronic (sent, received) or signed")
@@ -63,6 +65,7 @@ class AgencyOut(Schema):
     id: int
     code: str | None
     name: str
+    hosted: bool = Field(description="The figures include the agencies hosted below it")
 
 
 class ShareOut(Schema):
@@ -107,7 +110,7 @@ def _run(request: HttpRequest, q: ReportQuery, indicator: Indicator
     period = parse_period(start=q.date_from, end=q.date_to, fiscal=q.fiscal_year,
                           quarter=q.quarter, year=q.year, month_number=q.month,
                           today=timezone.localdate())
-    scope = access_scope(person, agency=q.agency)
+    scope = access_scope(person, agency=q.agency, hosted=q.hosted)
     by: By = q.by  # type: ignore[assignment]  # checked against BY above
     total, rows = indicator(scope, period, by=by)
     return scope, period, total, [RowOut(**r.as_dict(("total", "part"))) for r in rows]
@@ -117,7 +120,7 @@ def _common(name: str, scope: Scope, period: Period, by: str, rows: list[RowOut]
             ) -> dict[str, Any]:
     a = scope.agency
     return {"indicator": name, "agency": AgencyOut(id=a.pk, code=a.exchange_code,
-                                                   name=a.name_th),
+                                                   name=a.name_th, hosted=scope.hosted),
             "period_from": period.start, "period_to": period.end,
             "period_label": period.label, "by": by, "rows": rows}
 

@@ -107,6 +107,33 @@ def test_by_unit_lists_the_units_with_a_registry(api, org, letters):
     assert rows[str(org.ops.pk)]["total"] == 5 and rows[str(org.ict.pk)]["total"] == 0
 
 
+def test_a_province_executive_sees_each_lao_hosted_below(api, org, letters):
+    from saraban.agencies.models import Role, RoleGrant
+    from saraban.agencies.sample import make_person
+
+    governor = make_person("governor", "ผู้ว่า ราชการ", agency=org.province,
+                           password="saraban-demo")
+    RoleGrant.objects.create(person=governor, unit=org.province, role=Role.EXECUTIVE)
+    with time_machine.travel(dt.datetime(2026, 5, 5, 10, 0, tzinfo=BANGKOK), tick=False):
+        letter_register_outgoing(
+            actor=resolve_actor(org.clerk), registry=org.lao_registry,
+            details=LetterDetails(kind="external", subject="รายงานผล"),
+            recipients=[Recipient(channel="saraban", agency=org.province)],
+            main_file=Upload("letter.pdf", tiny_pdf()), authorised=True)
+    headers = api.as_user("governor")
+    own = api.get(SHARE, {"fiscal_year": 2569}, headers=headers).json()
+    assert own["sent_total"] == 0 and own["agency"]["hosted"] is False
+    body = api.get(SHARE, {"fiscal_year": 2569, "hosted": "true", "by": "agency"},
+                   headers=headers).json()
+    assert (body["sent_total"], body["sent_electronic"]) == (1, 1)
+    rows = {r["key"]: r for r in body["rows"]}
+    assert set(rows) == {str(org.province.pk), str(org.lao.pk)}
+    assert rows[str(org.lao.pk)]["total"] == 1
+    lao = api.get(SHARE, {"fiscal_year": 2569, "agency": "chiangmai-city"},
+                  headers=headers).json()
+    assert lao["sent_total"] == 1
+
+
 def test_bad_requests_get_codes_and_people_see_only_what_they_oversee(api, org, letters):
     director = api.as_user("director")
     cases = [

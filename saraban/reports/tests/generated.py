@@ -197,14 +197,14 @@ def _maybe_hand_over(gen: Generated, incoming: list[RegisterEntry], rnd: random.
 # ---- the oracle ----------------------------------------------------------------------------
 
 
-def _lines(scope: Agency, period: Period) -> list[RegisterEntry]:
+def _lines(scope: Agency, period: Period, hosted: bool) -> list[RegisterEntry]:
     tenant = scope.tenant_id or scope.pk
     out = []
     for e in RegisterEntry.objects.select_related("series__registry__unit", "letter"):
         registry = e.series.registry
         day = e.registered_at.astimezone(B).date()
-        if (registry.tenant_id == tenant and registry.unit.path.startswith(scope.path)
-                and e.cancelled_at is None and period.start <= day <= period.end):
+        if ((hosted or registry.tenant_id == tenant)
+                and registry.unit.path.startswith(scope.path) and e.cancelled_at is None and period.start <= day <= period.end):
             out.append(e)
     return out
 
@@ -218,15 +218,18 @@ def _keyed(e: RegisterEntry, by: str) -> str:
         return str(e.series.registry.unit_id)
     if by == "month":
         return _month(e)
+    if by == "agency":
+        return str(e.series.registry.tenant_id)
     return "total"
 
 
-def count_sent(scope: Agency, period: Period, by: str = "channel") -> dict[str, Counter[str]]:
+def count_sent(scope: Agency, period: Period, by: str = "channel", hosted: bool = False
+               ) -> dict[str, Counter[str]]:
     dispatches: dict[int, list[str]] = defaultdict(list)
     for d in Dispatch.objects.all():
         dispatches[d.letter_id].append(d.channel)
     out: dict[str, Counter[str]] = defaultdict(Counter)
-    for e in _lines(scope, period):
+    for e in _lines(scope, period, hosted):
         if e.letter.direction != "outgoing":
             continue
         for channel in dispatches.get(e.letter_id) or ["unrecorded"]:
@@ -234,18 +237,18 @@ def count_sent(scope: Agency, period: Period, by: str = "channel") -> dict[str, 
     return out
 
 
-def count_received(scope: Agency, period: Period, by: str = "channel"
+def count_received(scope: Agency, period: Period, by: str = "channel", hosted: bool = False
                    ) -> dict[str, Counter[str]]:
     handed = set(Handover.objects.exclude(entry=None).values_list("entry_id", flat=True))
     out: dict[str, Counter[str]] = defaultdict(Counter)
-    for e in _lines(scope, period):
+    for e in _lines(scope, period, hosted):
         if (e.letter.direction == "incoming" and e.series.kind.endswith("incoming")
                 and e.pk not in handed):
             out[_keyed(e, by)][e.letter.received_via or "paper"] += 1
     return out
 
 
-def count_signed(scope: Agency, period: Period, by: str = "channel"
+def count_signed(scope: Agency, period: Period, by: str = "channel", hosted: bool = False
                  ) -> dict[str, Counter[str]]:
     valid = {(c.blob_id, c.tenant_id) for c in SignatureCheck.objects.all()
              if c.status == "valid"}
@@ -253,7 +256,7 @@ def count_signed(scope: Agency, period: Period, by: str = "channel"
     for f in LetterFile.objects.filter(role="main"):
         mains[f.letter_id].append(f.blob_id)
     out: dict[str, Counter[str]] = defaultdict(Counter)
-    for e in _lines(scope, period):
+    for e in _lines(scope, period, hosted):
         if e.letter.direction != "outgoing":
             continue
         tenant = e.series.registry.tenant_id

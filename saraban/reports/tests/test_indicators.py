@@ -41,10 +41,10 @@ def gen(org, pki, stranger_pki):
     return build(org, pki, stranger_pki)
 
 
-def _check(indicator, oracle, scope, period, by, queries):
+def _check(indicator, oracle, scope, period, by, queries, hosted=False):
     with queries(3):  # a fixed number of aggregate queries, whatever the registers hold
-        total, rows = indicator(Scope(scope), period, by=by)
-    expected = {k: v for k, v in oracle(scope, period, by).items() if sum(v.values())}
+        total, rows = indicator(Scope(scope, hosted=hosted), period, by=by)
+    expected = {k: v for k, v in oracle(scope, period, by, hosted).items() if sum(v.values())}
     assert as_counts(rows) == expected, (scope.name_th, period, by)
     everything = sum(sum(c.values()) for c in expected.values())
     assert total.total == everything
@@ -72,6 +72,28 @@ def test_every_indicator_equals_the_count_from_the_registers(gen, django_assert_
             seen["part_signed"] += signed.part
     # the comparison met real figures of every kind, not zeros
     assert all(seen.values()), seen
+
+
+def test_an_overseer_sees_the_agencies_hosted_below_and_each_one_alone(
+        gen, django_assert_max_num_queries):
+    """A province's view with its LAOs: the total is the province's and every LAO's together,
+    and by agency each row is that agency's own figure."""
+    org = gen.org
+    queries = django_assert_max_num_queries
+    for period in BROKEN_DOWN:
+        for by in ("channel", "agency", "unit", "month"):
+            for indicator, oracle in ((electronic_share, count_sent),
+                                      (received_share, count_received),
+                                      (signed_share, count_signed)):
+                _check(indicator, oracle, org.province, period, by, queries, hosted=True)
+        total, rows = electronic_share(Scope(org.province, hosted=True), period, by="agency")
+        hosted = sorted((org.province, org.lao, *gen.laos), key=lambda a: a.path)
+        assert [r.key for r in rows] == [str(a.pk) for a in hosted]
+        for row, agency in zip(rows, hosted, strict=True):
+            alone, _ = electronic_share(Scope(agency), period)
+            assert (row.total, row.part, row.by_channel) == (alone.total, alone.part,
+                                                             alone.by_channel)
+        assert total.total == sum(r.total for r in rows)
 
 
 def test_the_share_is_the_electronic_part_of_what_was_sent(gen):
