@@ -204,7 +204,8 @@ def _lines(scope: Agency, period: Period, hosted: bool) -> list[RegisterEntry]:
         registry = e.series.registry
         day = e.registered_at.astimezone(B).date()
         if ((hosted or registry.tenant_id == tenant)
-                and registry.unit.path.startswith(scope.path) and e.cancelled_at is None and period.start <= day <= period.end):
+                and registry.unit.path.startswith(scope.path) and e.cancelled_at is None
+                and period.start <= day <= period.end):
             out.append(e)
     return out
 
