@@ -17,15 +17,21 @@ def _actor(person: Person) -> Actor:
 
 
 def saraban(request: HttpRequest) -> dict[str, Any]:
-    """``web_actor`` (the person, position and acting-for kind) and ``web_is_agency_admin``.
+    """``web_actor`` (the person, position and acting-for kind), ``web_is_agency_admin`` and
+    ``web_oversees`` (may see the indicators: executive, registry clerk or agency admin).
 
-    Both are lazy, so a page that does not show the top bar (the login page) costs no query.
+    All are lazy, so a page that does not show the top bar (the login page) costs no query;
+    the two flags share one query of the person's roles.
     """
     context: dict[str, Any] = {"SARABAN_DEMO": settings.DEMO}
     user = getattr(request, "user", None)
     if isinstance(user, Person) and user.is_authenticated:
         context["web_actor"] = SimpleLazyObject(lambda: _actor(user))
-        context["web_is_agency_admin"] = SimpleLazyObject(
-            lambda: RoleGrant.objects.filter(person=user, role=Role.AGENCY_ADMIN).exists()
-        )
+        roles: Any = SimpleLazyObject(
+            lambda: frozenset(RoleGrant.objects.filter(person=user)
+                              .values_list("role", flat=True).distinct()))
+        context["web_is_agency_admin"] = SimpleLazyObject(lambda: Role.AGENCY_ADMIN in roles)
+        context["web_oversees"] = SimpleLazyObject(
+            lambda: any(r in roles for r in (Role.EXECUTIVE, Role.REGISTRY_CLERK,
+                                             Role.AGENCY_ADMIN)))
     return context

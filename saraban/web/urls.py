@@ -6,11 +6,12 @@ from .urls_browse import urlpatterns as browse
 from .urls_exchange import urlpatterns as exchange_urls
 from .urls_onboarding import urlpatterns as onboarding
 from .urls_register import urlpatterns as register
+from .urls_reports import urlpatterns as reports
 from .urls_routing import urlpatterns as routing_urls
 
 app_name = "web"
 urlpatterns = [
-    *browse, *register, path("onboarding/", include(onboarding)),
+    *browse, *register, *reports, path("onboarding/", include(onboarding)),
     path("exchange/", include(exchange_urls)),
     path("exchange/mail/", include("saraban.web.urls_mail")),
     path("routing/", include(routing_urls)),

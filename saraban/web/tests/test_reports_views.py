@@ -1,0 +1,129 @@
+"""The indicators page: a province's director sees the share, the monthly chart and each LAO
+hosted below, opens one (drill-down) and downloads the figures; nobody else's figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import openpyxl
+import pytest
+import time_machine
+from django.urls import reverse
+
+from saraban.agencies.actors import resolve_actor
+from saraban.agencies.models import Role, RoleGrant
+from saraban.agencies.sample import make_person
+from saraban.core.thai import BANGKOK
+from saraban.letters.services import LetterDetails, Recipient, Upload, letter_register_outgoing
+from saraban.letters.tests.test_register import tiny_pdf
+
+URL = "/reports/"
+
+
+@pytest.fixture
+def governor(org):
+    person = make_person("governor", "ผู้ว่า ราชการ", agency=org.province, password=None)
+    RoleGrant.objects.create(person=person, unit=org.province, role=Role.EXECUTIVE)
+    return person
+
+
+@pytest.fixture
+def lao_clerk(org):
+    person = make_person("lao-clerk", "เสมียน เทศบาล", agency=org.lao, password=None)
+    RoleGrant.objects.create(person=person, unit=org.lao, role=Role.REGISTRY_CLERK)
+    return person
+
+
+def _send(registry, clerk, when, *channels):
+    recipients = {"saraban": lambda: Recipient(channel="saraban", code="moi",
+                                                        text="กระทรวงมหาดไทย"),
+                  "post": lambda: Recipient(channel="post", text="ห้างหุ้นส่วน"),
+                  "fax": lambda: Recipient(channel="fax", text="สำนักงาน", address="0 5311")}
+    with time_machine.travel(when, tick=False):
+        letter_register_outgoing(
+            actor=resolve_actor(clerk), registry=registry,
+            details=LetterDetails(kind="external", subject="แจ้งผล"),
+            recipients=[recipients[c]() for c in channels],
+            main_file=Upload("letter.pdf", tiny_pdf()))
+
+
+@pytest.fixture
+def letters(org, governor, lao_clerk):
+    clerk = make_person("prov-clerk", "เสมียน จังหวัด", agency=org.province, password=None)
+    RoleGrant.objects.create(person=clerk, unit=org.province, role=Role.REGISTRY_CLERK)
+    b = BANGKOK
+    _send(org.province_registry, clerk, dt.datetime(2025, 11, 3, 9, 0, tzinfo=b), "post")
+    _send(org.lao_registry, lao_clerk, dt.datetime(2025, 12, 5, 9, 0, tzinfo=b), "saraban",
+          "saraban", "fax")
+    _send(org.lao_registry, lao_clerk, dt.datetime(2026, 2, 5, 9, 0, tzinfo=b), "saraban")
+
+
+def test_a_director_sees_the_share_the_chart_and_each_lao_and_drills_down(client, org, governor,
+                                                                         letters):
+    client.force_login(governor)
+    own = client.get(URL, {"fiscal_year": 2569}).content.decode()
+    assert "รายงานตัวชี้วัด" in own and "1 จาก 1" not in own  # the province's own: post only
+    assert re.search(r'id="share-sent".*?<div class="stat">0%', own, re.S)
+
+    shown = client.get(URL, {"fiscal_year": 2569, "hosted": "1"}).content.decode()
+    assert "และหน่วยงานในสังกัด" in shown
+    assert re.search(r'id="share-sent".*?<div class="stat">60%', shown, re.S)  # 3 of 5
+    assert "<svg" in shown and "ต.ค. 68" in shown and "style=" not in shown.split("<svg")[1]
+    ranking = shown.split('id="ranking"')[1]
+    assert "เทศบาลนครเชียงใหม่" in ranking and "จังหวัดเชียงใหม่" in ranking
+    link = re.search(r'href="/reports/\?([^"]*agency=' + str(org.lao.pk) + r'[^"]*)"', ranking)
+    assert link is not None
+    lao = client.get(URL + "?" + link.group(1).replace("&amp;", "&")).content.decode()
+    assert "รายงานตัวชี้วัด: เทศบาลนครเชียงใหม่" in lao
+    assert re.search(r'id="share-sent".*?<div class="stat">75%', lao, re.S)  # 3 of 4
+
+
+def test_the_figures_download_as_xlsx_and_csv(client, org, governor, letters):
+    client.force_login(governor)
+    query = {"fiscal_year": 2569, "hosted": "1", "agency": org.province.pk}
+    response = client.get(reverse("web:reports_export"), query)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    rows = list(book["electronic_share"].iter_rows(min_row=4, values_only=True))
+    assert rows[-1][:4] == ("รวม", 5, 3, 60.0)
+    csv = client.get(reverse("web:reports_export"), {**query, "format": "csv"})
+    assert csv.content.decode().splitlines()[0].startswith("indicator,key,label,total,part")
+
+
+def test_nobody_sees_what_they_do_not_oversee(client, org, governor, lao_clerk, letters):
+    client.force_login(lao_clerk)
+    assert client.get(URL, {"agency": org.province.pk}).status_code == 403
+    assert client.get(reverse("web:reports_export"),
+                      {"agency": org.province.pk}).status_code == 403
+    assert client.get(URL, {"agency": org.lao.pk}).status_code == 200
+    client.force_login(org.officer)  # an officer oversees nothing
+    page = client.get(URL)
+    assert page.status_code == 403 and "ไม่มีสิทธิ์ดูรายงานตัวชี้วัด" in page.content.decode()
+    assert "รายงานตัวชี้วัด</a>" not in client.get(reverse("web:dashboard")).content.decode()
+    client.force_login(governor)
+    assert "รายงานตัวชี้วัด</a>" in client.get(reverse("web:dashboard")).content.decode()
+    for bad in ({"from": "2026-99-01"}, {"fiscal_year": 2569, "quarter": 9},
+                {"from": "2026-03-01", "to": "2026-01-01"}):
+        response = client.get(URL, bad)
+        assert response.status_code == 400 and 'role="alert"' in response.content.decode()
+
+
+def test_the_page_costs_the_same_queries_for_few_or_many_letters(client, org, governor,
+                                                                 lao_clerk,
+                                                                 django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(governor)
+    params = {"fiscal_year": 2569, "hosted": "1"}
+    with CaptureQueriesContext(connection) as few:
+        client.get(URL, params)
+    for day in range(1, 8):
+        _send(org.lao_registry, lao_clerk, dt.datetime(2026, 3, day, 9, 0, tzinfo=BANGKOK),
+              "saraban", "post")
+    with CaptureQueriesContext(connection) as many:
+        client.get(URL, params)
+    assert len(many) == len(few)

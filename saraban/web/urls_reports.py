@@ -1,0 +1,10 @@
+"""The indicators: the dashboard and its exports."""
+
+from django.urls import path
+
+from .views import reports
+
+urlpatterns = [
+    path("reports/", reports.reports_dashboard, name="reports"),
+    path("reports/export/", reports.reports_export, name="reports_export"),
+]

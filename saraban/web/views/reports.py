@@ -1,0 +1,136 @@
+"""The indicators on the web: ``/reports/`` for the people who oversee an agency.
+
+The share of letters sent electronically (and received electronically, and signed with a CA
+certificate) of one agency or unit, or of an agency with the agencies hosted below it (a
+province with its LAOs); a trend by month and a ranking by agency or unit, drawn as SVG on the
+server; each ranked row opens the same page for that agency (drill-down). ``/reports/export/``
+gives the same figures as an XLSX workbook or CSV. Counts only: the letters behind them are
+reached through the letters' own access rule. GETs only read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
+
+from saraban.core.errors import SarabanError, ValidationFailed
+from saraban.letters.models import ELECTRONIC_CHANNELS
+from saraban.reports.access import access_scope, overseen_agencies
+from saraban.reports.charts import ranking_chart, trend_chart
+from saraban.reports.export import LABELS, kpi_document, to_csv, to_xlsx
+from saraban.reports.indicators import (
+    By,
+    Scope,
+    electronic_share,
+    received_share,
+    signed_share,
+)
+from saraban.reports.periods import Period, fiscal_year_of, parse_period
+
+from .browse import person_of
+
+FORBIDDEN = "ท่านไม่มีสิทธิ์ดูรายงานตัวชี้วัด หรือไม่พบหน่วยงานที่ระบุ"
+
+
+def _int(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat((text or "").strip()) if text else None
+    except ValueError:
+        return None
+
+
+def _request(request: HttpRequest) -> tuple[Scope, Period, dict[str, Any]]:
+    """The scope and period asked for; raises ``SarabanError`` (shown in Thai)."""
+    person = person_of(request)
+    q = request.GET
+    today = timezone.localdate()
+    start, end = _date(q.get("from")), _date(q.get("to"))
+    if (q.get("from") and start is None) or (q.get("to") and end is None):
+        raise ValidationFailed("วันที่ต้องอยู่ในรูปแบบ ปปปป-ดด-วว", code="bad_date", field="from")
+    fiscal = _int(q.get("fiscal_year"))
+    if start is None and end is None and fiscal is None:
+        fiscal = fiscal_year_of(today)
+    period = parse_period(start=start, end=end, fiscal=fiscal, quarter=_int(q.get("quarter")),
+                          today=today)
+    hosted = q.get("hosted") == "1"
+    scope = access_scope(person, agency=q.get("agency") or None, hosted=hosted)
+    params = {"agency": scope.agency.pk, "hosted": "1" if hosted else "",
+              "fiscal_year": fiscal or "", "quarter": q.get("quarter", ""),
+              "from": q.get("from", ""), "to": q.get("to", "")}
+    return scope, period, params
+
+
+def _query(params: dict[str, Any], **changes: Any) -> str:
+    merged = {**params, **changes}
+    return urlencode({k: v for k, v in merged.items() if v not in ("", None)})
+
+
+@login_required
+@require_GET
+def reports_dashboard(request: HttpRequest) -> HttpResponse:
+    try:
+        scope, period, params = _request(request)
+    except SarabanError as exc:
+        return render(request, "web/reports/dashboard.html",
+                      {"error": exc.message if exc.code != "report_forbidden" else FORBIDDEN},
+                      status=exc.status)
+    sent, months = electronic_share(scope, period, by="month")
+    received, _ = received_share(scope, period)
+    signed, _ = signed_share(scope, period)
+    by: By = "agency" if scope.hosted else "unit"
+    _total, ranked = electronic_share(scope, period, by=by)
+    person = person_of(request)
+    ranking = [{"figures": r, "query": _query(params, agency=r.key, hosted="")}
+               for r in sorted(ranked, key=lambda r: (r.share is None, -(r.share or 0)))]
+    channels = [{"name": c, "label": LABELS.get(c, c), "count": n,
+                 "electronic": c in ELECTRONIC_CHANNELS}
+                for c, n in sent.by_channel.items()]
+    return render(request, "web/reports/dashboard.html", {
+        "scope": scope, "period": period, "params": params, "sent": sent,
+        "received": received, "signed": signed, "channels": channels, "ranking": ranking,
+        "by": by, "overseen": overseen_agencies(person)[:200],
+        "trend_svg": mark_safe(trend_chart(months)),  # noqa: S308 (escaped in charts.py)
+        "ranking_svg": mark_safe(ranking_chart(ranked, title="ร้อยละที่ส่งทางอิเล็กทรอนิกส์")),  # noqa: S308
+        "export_query": _query(params),
+        "hosted_query": _query(params, hosted="" if scope.hosted else "1"),
+        "fiscal_years": list(range(fiscal_year_of(timezone.localdate()), 2559, -1)),
+    })
+
+
+@login_required
+@require_GET
+def reports_export(request: HttpRequest) -> HttpResponse:
+    """The indicators as XLSX (``format=xlsx``, the default) or CSV."""
+    try:
+        scope, period, _params = _request(request)
+    except SarabanError as exc:
+        return render(request, "web/reports/dashboard.html",
+                      {"error": exc.message if exc.code != "report_forbidden" else FORBIDDEN},
+                      status=exc.status)
+    by = request.GET.get("by", "month")
+    if by not in ("channel", "unit", "month", "agency"):
+        by = "month"
+    doc = kpi_document(scope, period, by=by)  # type: ignore[arg-type]
+    name = f"kpi-{scope.agency.exchange_code or scope.agency.pk}-{period.start}-{period.end}"
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(to_csv(doc), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    response = HttpResponse(
+        to_xlsx(doc),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
