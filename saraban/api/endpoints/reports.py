@@ -19,6 +19,7 @@ from saraban.api.auth import current_person
 from saraban.api.schemas import ErrorOut, IsoDate
 from saraban.core.errors import ValidationFailed
 from saraban.reports.access import access_scope
+from saraban.reports.connections import connections
 from saraban.reports.indicators import (
     BY,
     By,
@@ -164,4 +165,48 @@ def report_signed_share(request: HttpRequest, q: Query[ReportQuery]) -> SignedSh
         **_common("signed_share", scope, period, q.by, rows),
         sent_letters=total.total, signed=total.part, share=total.share,
         by_channel=total.by_channel,
+    )
+
+
+class ConnectionOut(Schema):
+    id: int
+    code: str | None = Field(description="Exchange code")
+    name: str
+    kind: str
+    saraban: bool = Field(description="Enrolled in the Saraban exchange")
+    ecms: bool = Field(description="Has an e-CMS account (its own e-CMS node)")
+    email: bool = Field(description="Its central mailbox (saraban@…) is enabled")
+    connected: bool = Field(description="Reachable by at least one of the three")
+
+
+class ConnectionsQuery(Schema):
+    agency: str | None = Field(None, description="Exchange code (or id); default their own")
+    hosted: bool = Field(False, description="Every agency hosted below it (a province's LAOs)")
+
+
+class ConnectionsOut(Schema):
+    indicator: str
+    agency: AgencyOut
+    total: int = Field(description="Agencies in the view")
+    connected: int = Field(description="Agencies reachable electronically")
+    share: float | None
+    rows: list[ConnectionOut]
+
+
+@router.get("/connections", response={200: ConnectionsOut, **ERRORS},
+            url_name="report_connections", summary="Agencies reachable electronically")
+def report_connections(request: HttpRequest, q: Query[ConnectionsQuery]) -> ConnectionsOut:
+    """Which agencies of the view are reachable by the Saraban exchange, e-CMS or e-mail."""
+    scope = access_scope(current_person(request), agency=q.agency, hosted=q.hosted)
+    rows = connections(scope)
+    linked = sum(1 for r in rows if r.connected)
+    a = scope.agency
+    return ConnectionsOut(
+        indicator="connections",
+        agency=AgencyOut(id=a.pk, code=a.exchange_code, name=a.name_th, hosted=scope.hosted),
+        total=len(rows), connected=linked,
+        share=round(linked / len(rows), 4) if rows else None,
+        rows=[ConnectionOut(id=r.agency_id, code=r.code, name=r.name, kind=r.kind,
+                            saraban=r.saraban, ecms=r.ecms, email=r.email,
+                            connected=r.connected) for r in rows],
     )

@@ -134,6 +134,34 @@ def test_a_province_executive_sees_each_lao_hosted_below(api, org, letters):
     assert lao["sent_total"] == 1
 
 
+def test_connections_say_which_agencies_are_reachable_electronically(api, org):
+    from saraban.agencies.models import AgencyKind, Role, RoleGrant
+    from saraban.agencies.sample import make_person
+    from saraban.agencies.services import agency_create
+    from saraban.exchange.mail.mailboxes import mailbox_add
+
+    governor = make_person("governor", "ผู้ว่า ราชการ", agency=org.province,
+                           password="saraban-demo")
+    RoleGrant.objects.create(person=governor, unit=org.province, role=Role.EXECUTIVE)
+    offline = agency_create(kind=AgencyKind.SAO, name_th="อบต.ยังไม่เชื่อมต่อ",
+                            parent=org.province, is_tenant=True)
+    by_mail = agency_create(kind=AgencyKind.SAO, name_th="อบต.ใช้อีเมล", parent=org.province,
+                            is_tenant=True)
+    mailbox_add(agency=by_mail, address="saraban@bymail.go.th")
+    body = api.get(f"{API}/reports/connections", {"hosted": "true"},
+                   headers=api.as_user("governor")).json()
+    rows = {r["name"]: r for r in body["rows"]}
+    assert set(rows) == {"จังหวัดเชียงใหม่", "เทศบาลนครเชียงใหม่", "อบต.ยังไม่เชื่อมต่อ",
+                         "อบต.ใช้อีเมล"}
+    assert rows["เทศบาลนครเชียงใหม่"]["saraban"] and rows["เทศบาลนครเชียงใหม่"]["connected"]
+    assert not rows["อบต.ยังไม่เชื่อมต่อ"]["connected"]
+    assert rows["อบต.ใช้อีเมล"]["email"] and not rows["อบต.ใช้อีเมล"]["saraban"]
+    assert (body["total"], body["connected"], body["share"]) == (4, 3, 0.75)
+    assert offline.pk == rows["อบต.ยังไม่เชื่อมต่อ"]["id"]
+    own = api.get(f"{API}/reports/connections", headers=api.as_user("governor")).json()
+    assert [r["name"] for r in own["rows"]] == ["จังหวัดเชียงใหม่"]
+
+
 def test_bad_requests_get_codes_and_people_see_only_what_they_oversee(api, org, letters):
     director = api.as_user("director")
     cases = [
@@ -166,6 +194,7 @@ def test_bad_requests_get_codes_and_people_see_only_what_they_oversee(api, org, 
 
 def test_the_reports_are_in_the_openapi_document(api, db):
     doc = api.get(f"{API}/openapi.json").json()
+    assert "/api/v1/reports/connections" in doc["paths"]
     for name in ("electronic-share", "received-share", "signed-share"):
         operation = doc["paths"][f"/api/v1/reports/{name}"]["get"]
         assert {p["name"] for p in operation["parameters"]} >= {"from", "to", "agency", "by",

@@ -64,7 +64,7 @@ def test_a_director_sees_the_share_the_chart_and_each_lao_and_drills_down(client
                                                                          letters):
     client.force_login(governor)
     own = client.get(URL, {"fiscal_year": 2569}).content.decode()
-    assert "รายงานตัวชี้วัด" in own and "1 จาก 1" not in own  # the province's own: post only
+    assert "0 จาก 1 ฉบับที่ส่ง" in own  # the province's own: one copy, by post
     assert re.search(r'id="share-sent".*?<div class="stat">0%', own, re.S)
 
     shown = client.get(URL, {"fiscal_year": 2569, "hosted": "1"}).content.decode()
@@ -73,6 +73,9 @@ def test_a_director_sees_the_share_the_chart_and_each_lao_and_drills_down(client
     assert "<svg" in shown and "ต.ค. 68" in shown and "style=" not in shown.split("<svg")[1]
     ranking = shown.split('id="ranking"')[1]
     assert "เทศบาลนครเชียงใหม่" in ranking and "จังหวัดเชียงใหม่" in ranking
+    table = shown.split('id="connections"')[1]
+    assert table.count("report-connected") == 2  # the province and its city, both enrolled
+    assert "เชื่อมต่อแล้ว 2 จาก 2 หน่วยงาน" in shown
     link = re.search(r'href="/reports/\?([^"]*agency=' + str(org.lao.pk) + r'[^"]*)"', ranking)
     assert link is not None
     lao = client.get(URL + "?" + link.group(1).replace("&amp;", "&")).content.decode()

@@ -25,6 +25,7 @@ from saraban.core.errors import SarabanError, ValidationFailed
 from saraban.letters.models import ELECTRONIC_CHANNELS
 from saraban.reports.access import access_scope, overseen_agencies
 from saraban.reports.charts import ranking_chart, trend_chart
+from saraban.reports.connections import connections
 from saraban.reports.export import LABELS, kpi_document, to_csv, to_xlsx
 from saraban.reports.indicators import (
     By,
@@ -95,13 +96,15 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     person = person_of(request)
     ranking = [{"figures": r, "query": _query(params, agency=r.key, hosted="")}
                for r in sorted(ranked, key=lambda r: (r.share is None, -(r.share or 0)))]
+    linked = connections(scope)
     channels = [{"name": c, "label": LABELS.get(c, c), "count": n,
                  "electronic": c in ELECTRONIC_CHANNELS}
                 for c, n in sent.by_channel.items()]
     return render(request, "web/reports/dashboard.html", {
         "scope": scope, "period": period, "params": params, "sent": sent,
         "received": received, "signed": signed, "channels": channels, "ranking": ranking,
-        "by": by, "overseen": overseen_agencies(person)[:200],
+        "by": by, "overseen": overseen_agencies(person)[:200], "connections": linked,
+        "connected": sum(1 for c in linked if c.connected),
         "trend_svg": mark_safe(trend_chart(months)),  # noqa: S308 (escaped in charts.py)
         "ranking_svg": mark_safe(ranking_chart(ranked, title="ร้อยละที่ส่งทางอิเล็กทรอนิกส์")),  # noqa: S308
         "export_query": _query(params),
