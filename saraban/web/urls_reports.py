@@ -7,4 +7,6 @@ from .views import reports
 urlpatterns = [
     path("reports/", reports.reports_dashboard, name="reports"),
     path("reports/export/", reports.reports_export, name="reports_export"),
+    path("registers/<int:registry_id>/<str:kind>/print.pdf", reports.register_pdf_view,
+         name="register_pdf"),
 ]

@@ -66,6 +66,17 @@ def test_a_director_reads_the_share_drills_down_to_an_lao_and_exports(
                             if channel == "saraban" else
                             Recipient(channel="post", text="ห้างหุ้นส่วน ทดสอบ")],
                 main_file=Upload("letter.pdf", tiny_pdf()))
+    from saraban.letters.services import letter_register_incoming
+
+    province_clerk = make_person("province-clerk", "เสมียน จังหวัด", agency=org.province,
+                                 password=None)
+    RoleGrant.objects.create(person=province_clerk, unit=org.province,
+                             role=Role.REGISTRY_CLERK)
+    with time_machine.travel(dt.datetime(2026, 3, 3, 11, 0, tzinfo=BANGKOK), tick=False):
+        letter_register_incoming(
+            actor=resolve_actor(province_clerk), registry=org.province_registry,
+            details=LetterDetails(kind="external", subject="ขอรับการสนับสนุน",
+                                  sender_text="อบต.บ้านใหม่", number="ชม 7001/55"))
     page = browser_page
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -90,6 +101,13 @@ def test_a_director_reads_the_share_drills_down_to_an_lao_and_exports(
         rows = list(book["electronic_share"].iter_rows(min_row=4, values_only=True))
         assert rows[-1][:3] == ("รวม", 3, 2)
         assert "ปีงบประมาณ 2569" in book["electronic_share"]["A2"].value
+        # the province's incoming register of one day, as the official form in PDF
+        page.goto(base + f"/registers/{org.province_registry.pk}/incoming/")
+        page.fill("#pdf-from", "2026-03-03")
+        page.fill("#pdf-to", "2026-03-03")
+        action = page.locator("form.register-pdf").get_attribute("action")
+        pdf = page.request.get(base + f"{action}?from=2026-03-03&to=2026-03-03")
+        assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
         assert not [e for e in errors if "Content Security Policy" in e], errors
     finally:
         connections.close_all()

@@ -35,7 +35,9 @@ from saraban.reports.indicators import (
     signed_share,
 )
 from saraban.reports.periods import Period, fiscal_year_of, parse_period
+from saraban.reports.registers import register_lines, register_pdf
 
+from .browse import _series_for as series_for
 from .browse import person_of
 
 FORBIDDEN = "ท่านไม่มีสิทธิ์ดูรายงานตัวชี้วัด หรือไม่พบหน่วยงานที่ระบุ"
@@ -111,6 +113,34 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
         "hosted_query": _query(params, hosted="" if scope.hosted else "1"),
         "fiscal_years": list(range(fiscal_year_of(timezone.localdate()), 2559, -1)),
     })
+
+
+@login_required
+@require_GET
+def register_pdf_view(request: HttpRequest, registry_id: int, kind: str) -> HttpResponse:
+    """A register (แบบที่ 12 or 14) for ``from``–``to`` (Bangkok days; default today) as PDF,
+    the lines the person may see."""
+    person = person_of(request)
+    series = series_for(person, registry_id, kind)
+    today = timezone.localdate()
+    start, end = _date(request.GET.get("from")), _date(request.GET.get("to"))
+    try:
+        if (request.GET.get("from") and start is None) or (request.GET.get("to") and end is None):
+            raise ValidationFailed("วันที่ต้องอยู่ในรูปแบบ ปปปป-ดด-วว", code="bad_date",
+                                   field="from")
+        period = Period(start or end or today, end or start or today)
+        if (period.end - period.start).days > 366:
+            raise ValidationFailed("พิมพ์ทะเบียนได้ครั้งละไม่เกินหนึ่งปี", code="period_too_long",
+                                   field="to")
+    except SarabanError as exc:
+        return render(request, "web/reports/dashboard.html", {"error": exc.message},
+                      status=exc.status)
+    lines = register_lines(person, series, period)
+    pdf = register_pdf(series, lines, period, thai_digits=series.registry.tenant.thai_digits)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"register-{series.kind}-{period.start}-{period.end}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
 
 
 @login_required

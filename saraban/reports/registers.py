@@ -1,0 +1,144 @@
+"""Register printouts as PDF: ทะเบียนหนังสือรับ (แบบที่ 12) and ทะเบียนหนังสือส่ง (แบบที่ 14)
+for any range of days, in the columns of the regulation, one block per registration day.
+
+The "การปฏิบัติ" column is what the registry wrote on the line or, when it wrote nothing,
+what became of the letter: for an incoming letter where it was sent (มอบ … เพื่อดำเนินการ) and
+whether it was done; for an outgoing letter the channels it was sent by. Only the lines of
+letters the person may see are printed (the letters' access rule); a cancelled number is
+printed struck through with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Final
+
+import typst
+from django.db.models import Prefetch
+
+from saraban.agencies.models import Person
+from saraban.core.thai import BE_OFFSET, MONTHS, Digits, bangkok, thai_date, with_digits
+from saraban.letters.access import visible_letters
+from saraban.letters.models import INCOMING_SERIES, Channel, RegisterEntry, Series
+from saraban.letters.stamp import FONT_DIR
+from saraban.routing.models import Assignment, AssignmentState
+
+from .periods import Period
+
+__all__ = ["RegisterLine", "register_lines", "register_pdf"]
+
+TEMPLATE: Final = Path(__file__).parent / "typst" / "register.typ"
+COLUMNS_IN: Final = ("เลขทะเบียนรับ", "ที่", "ลงวันที่", "จาก", "ถึง", "เรื่อง", "การปฏิบัติ",
+                     "หมายเหตุ")
+COLUMNS_OUT: Final = ("เลขทะเบียนส่ง", *COLUMNS_IN[1:])
+#: The most lines one printout takes (a year of a busy registry; beyond it, print by month).
+MAX_LINES: Final = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterLine:
+    day: str  # ISO date of the registration (Bangkok)
+    number: str
+    their_number: str
+    date: str
+    sender: str
+    recipient: str
+    subject: str
+    action: str
+    remarks: str
+    cancelled: bool
+
+
+def _assigned(assignments: list[Assignment]) -> str:
+    parts = []
+    for a in assignments:
+        to = (a.to_unit.name_th if a.to_unit else a.to_position.title_th if a.to_position
+              else a.to_person.display_name() if a.to_person else "")
+        text = f"มอบ {to} {a.get_purpose_display()}"
+        if a.state == AssignmentState.CLOSED and a.closed_at:
+            text += f" (เสร็จ {thai_date(a.closed_at, style='short')})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _sent_by(channels: list[str]) -> str:
+    counted = Counter(channels)
+    labels = dict(Channel.choices)
+    return "ส่งทาง " + ", ".join(f"{labels.get(c, c)} {n}" for c, n in counted.items()) \
+        if counted else ""
+
+
+def register_lines(person: Person, series: Series, period: Period) -> list[RegisterLine]:
+    """The lines of ``series`` registered in ``period`` that ``person`` may see, in number
+    order (three queries)."""
+    lo, hi = period.bounds
+    entries = (
+        RegisterEntry.objects.filter(series=series, registered_at__gte=lo, registered_at__lt=hi,
+                                     letter__in=visible_letters(person))
+        .select_related("letter__sender_agency", "letter__recipient_agency")
+        .prefetch_related(
+            Prefetch("letter__assignments",
+                     queryset=Assignment.objects.filter(parent__isnull=True)
+                     .select_related("to_unit", "to_position", "to_person")),
+            "letter__dispatches",
+        )
+        .order_by("year_be", "number")[:MAX_LINES]
+    )
+    incoming = series.kind in INCOMING_SERIES
+    lines = []
+    for e in entries:
+        letter = e.letter
+        action = e.action_taken or (
+            _assigned(list(letter.assignments.all())) if incoming
+            else _sent_by([d.channel for d in letter.dispatches.all()]))
+        remarks = e.remarks
+        if e.cancelled_at is not None:
+            remarks = f"ยกเลิก: {e.cancel_reason}" + (f" · {remarks}" if remarks else "")
+        lines.append(RegisterLine(
+            day=bangkok(e.registered_at).date().isoformat(), number=e.formatted,
+            their_number=letter.number,
+            date=thai_date(letter.letter_date, style="short") if letter.letter_date else "",
+            sender=letter.sender_display, recipient=letter.recipient_display,
+            subject=letter.subject, action=action, remarks=remarks,
+            cancelled=e.cancelled_at is not None,
+        ))
+    return lines
+
+
+def _day_label(iso: str) -> str:
+    day = dt.date.fromisoformat(iso)
+    return f"วันที่ {day.day} เดือน {MONTHS[day.month - 1]} พ.ศ. {day.year + BE_OFFSET}"
+
+
+def register_pdf(series: Series, lines: list[RegisterLine], period: Period, *,
+                 thai_digits: bool = False) -> bytes:
+    """The printout of ``lines`` (from :func:`register_lines`) as a PDF."""
+    incoming = series.kind in INCOMING_SERIES
+    digits: Digits = "thai" if thai_digits else "arabic"
+
+    def t(text: str) -> str:
+        return with_digits(text, digits)
+
+    days = [{"label": t(_day_label(day)),
+             "lines": [{k: t(v) if isinstance(v, str) else v for k, v in asdict(line).items()}
+                       for line in group]}
+            for day, group in itertools.groupby(lines, key=lambda line: line.day)]
+    data = {
+        "form_name": "แบบที่ 12" if incoming else "แบบที่ 14",
+        "heading": "ทะเบียนหนังสือรับ" if incoming else "ทะเบียนหนังสือส่ง",
+        "registry": f"{series.registry.name_th} · {series.get_kind_display()}",
+        "period": t(period.label), "page_label": "หน้า",
+        "columns": list(COLUMNS_IN if incoming else COLUMNS_OUT),
+        "days": days, "empty": "ไม่มีรายการในช่วงเวลานี้",
+    }
+    result = typst.compile(str(TEMPLATE), root=str(TEMPLATE.parent), font_paths=[str(FONT_DIR)],
+                           ignore_system_fonts=True, format="pdf",
+                           sys_inputs={"data": json.dumps(data, ensure_ascii=False)})
+    assert isinstance(result, bytes)
+    return result
+
