@@ -30,6 +30,7 @@ from saraban.reports.indicators import (
     signed_share,
 )
 from saraban.reports.periods import Period, parse_period
+from saraban.reports.service import service_document
 
 router = Router(tags=["reports"])
 
@@ -209,4 +210,58 @@ def report_connections(request: HttpRequest, q: Query[ConnectionsQuery]) -> Conn
         rows=[ConnectionOut(id=r.agency_id, code=r.code, name=r.name, kind=r.kind,
                             saraban=r.saraban, ecms=r.ecms, email=r.email,
                             connected=r.connected) for r in rows],
+    )
+
+
+class TimingOut(Schema):
+    title: str
+    total: int = Field(description="Letters measured")
+    done: int = Field(description="Of them, those that reached the end")
+    within: dict[str, int] = Field(description="Reached it within 1h, 1d, 3d, 7d (cumulative)")
+
+
+class PendingOut(Schema):
+    total: int
+    overdue: int
+    by_urgency: dict[str, int]
+    overdue_by_urgency: dict[str, int]
+
+
+class ReceiptsOut(Schema):
+    circulars: int
+    recipients: int
+    acknowledged: int
+    share: float | None
+
+
+class ServiceOut(Schema):
+    indicator: str
+    agency: AgencyOut
+    period_from: IsoDate = Field(serialization_alias="from")
+    period_to: IsoDate = Field(serialization_alias="to")
+    period_label: str
+    time_to_register: TimingOut
+    time_to_first_action: TimingOut
+    time_to_close: TimingOut
+    pending: PendingOut = Field(description="Letters with an open assignment now")
+    circular_receipts: ReceiptsOut
+
+
+@router.get("/service", response={200: ServiceOut, **ERRORS}, url_name="report_service",
+            summary="How quickly letters are handled", by_alias=True)
+def report_service(request: HttpRequest, q: Query[ReportQuery]) -> ServiceOut:
+    """Time to register electronic arrivals, to the first assignment and to closing (counts
+    within 1 hour, 1, 3 and 7 days), letters pending and overdue by urgency, circular read
+    receipts."""
+    person = current_person(request)
+    period = parse_period(start=q.date_from, end=q.date_to, fiscal=q.fiscal_year,
+                          quarter=q.quarter, year=q.year, month_number=q.month,
+                          today=timezone.localdate())
+    scope = access_scope(person, agency=q.agency, hosted=q.hosted)
+    a = scope.agency
+    return ServiceOut(
+        indicator="service",
+        agency=AgencyOut(id=a.pk, code=a.exchange_code, name=a.name_th, hosted=scope.hosted),
+        period_from=period.start, period_to=period.end, period_label=period.label,
+        **service_document(scope, period),
     )

@@ -162,6 +162,16 @@ def test_connections_say_which_agencies_are_reachable_electronically(api, org):
     assert [r["name"] for r in own["rows"]] == ["จังหวัดเชียงใหม่"]
 
 
+def test_service_indicators(api, org, letters):
+    body = api.get(f"{API}/reports/service", {"fiscal_year": 2569},
+                   headers=api.as_user("director")).json()
+    assert body["time_to_first_action"]["total"] == 2  # the two letters received
+    assert body["time_to_first_action"]["done"] == 0
+    assert set(body["time_to_register"]["within"]) == {"1h", "1d", "3d", "7d"}
+    assert body["pending"]["total"] == 0 and body["circular_receipts"]["share"] is None
+    assert body["from"] == "2025-10-01"
+
+
 def test_bad_requests_get_codes_and_people_see_only_what_they_oversee(api, org, letters):
     director = api.as_user("director")
     cases = [
@@ -195,6 +205,7 @@ def test_bad_requests_get_codes_and_people_see_only_what_they_oversee(api, org, 
 def test_the_reports_are_in_the_openapi_document(api, db):
     doc = api.get(f"{API}/openapi.json").json()
     assert "/api/v1/reports/connections" in doc["paths"]
+    assert "/api/v1/reports/service" in doc["paths"]
     for name in ("electronic-share", "received-share", "signed-share"):
         operation = doc["paths"][f"/api/v1/reports/{name}"]["get"]
         assert {p["name"] for p in operation["parameters"]} >= {"from", "to", "agency", "by",
