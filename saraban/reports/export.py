@@ -21,6 +21,7 @@ from .indicators import (
     signed_share,
 )
 from .periods import Period
+from .service import WITHIN, service_document
 
 __all__ = ["INDICATORS", "kpi_document", "to_csv", "to_xlsx"]
 
@@ -52,6 +53,7 @@ def kpi_document(scope: Scope, period: Period, *, by: By = "channel") -> dict[st
         "agency": {"id": agency.pk, "code": agency.exchange_code, "name": agency.name_th},
         "from": period.start.isoformat(), "to": period.end.isoformat(),
         "period_label": period.label, "by": by, "indicators": indicators,
+        "service": service_document(scope, period),
     }
 
 
@@ -110,6 +112,21 @@ def to_xlsx(doc: dict[str, Any]) -> bytes:
                           None if share is None else round(share * 100, 2), line[6],
                           *(v if v != "" else None for v in line[7:])])
         sheet.column_dimensions["A"].width = 40
+    service = doc.get("service")
+    if service:
+        sheet = book.create_sheet("service")
+        sheet.append(["ความรวดเร็วในการปฏิบัติ"])
+        sheet.append(["ตัวชี้วัด", "จำนวน", "ถึงขั้นนี้แล้ว",
+                      *(f"ภายใน {key}" for key, _step in WITHIN)])
+        for data in service.values():
+            if "within" in data:
+                sheet.append([data["title"], data["total"], data["done"],
+                              *(data["within"][key] for key, _step in WITHIN)])
+        pending = service["pending"]
+        sheet.append(["ค้างดำเนินการ", pending["total"], None])
+        sheet.append(["เกินกำหนด", pending["overdue"], None])
+        sheet["A1"].font = Font(bold=True)
+        sheet.column_dimensions["A"].width = 45
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -59,7 +59,10 @@ def test_json_csv_and_xlsx_carry_the_indicators(gen, tmp_path: Path):
     target = tmp_path / "kpi.xlsx"
     run("--agency", "moi", "--fiscal-year", "2569", "--format", "xlsx", "--output", str(target))
     book = openpyxl.load_workbook(target)
-    assert book.sheetnames == ["electronic_share", "received_share", "signed_share"]
+    assert book.sheetnames == ["electronic_share", "received_share", "signed_share", "service"]
+    service = list(book["service"].iter_rows(min_row=3, values_only=True))
+    assert service[0][0] == "ระยะเวลาลงรับหนังสือที่มาทางอิเล็กทรอนิกส์"
+    assert doc["service"]["time_to_first_action"]["total"] == received.total
     sheet = book["electronic_share"]
     assert sheet["A1"].value == "ร้อยละของหนังสือที่ส่งทางอิเล็กทรอนิกส์"
     rows = list(sheet.iter_rows(min_row=4, values_only=True))

@@ -73,6 +73,7 @@ def test_a_director_sees_the_share_the_chart_and_each_lao_and_drills_down(client
     assert "<svg" in shown and "ต.ค. 68" in shown and "style=" not in shown.split("<svg")[1]
     ranking = shown.split('id="ranking"')[1]
     assert "เทศบาลนครเชียงใหม่" in ranking and "จังหวัดเชียงใหม่" in ranking
+    assert 'id="timing-time_to_close"' in shown and "ค้างดำเนินการขณะนี้ 0 เรื่อง" in shown
     table = shown.split('id="connections"')[1]
     assert table.count("report-connected") == 2  # the province and its city, both enrolled
     assert "เชื่อมต่อแล้ว 2 จาก 2 หน่วยงาน" in shown

@@ -36,6 +36,7 @@ from saraban.reports.indicators import (
 )
 from saraban.reports.periods import Period, fiscal_year_of, parse_period
 from saraban.reports.registers import register_lines, register_pdf
+from saraban.reports.service import TIMINGS, service_document
 
 from .browse import _series_for as series_for
 from .browse import person_of
@@ -99,6 +100,8 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     ranking = [{"figures": r, "query": _query(params, agency=r.key, hosted="")}
                for r in sorted(ranked, key=lambda r: (r.share is None, -(r.share or 0)))]
     linked = connections(scope)
+    service = service_document(scope, period)
+    timings = [{"name": name, **service[name]} for name in TIMINGS]
     channels = [{"name": c, "label": LABELS.get(c, c), "count": n,
                  "electronic": c in ELECTRONIC_CHANNELS}
                 for c, n in sent.by_channel.items()]
@@ -106,7 +109,8 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
         "scope": scope, "period": period, "params": params, "sent": sent,
         "received": received, "signed": signed, "channels": channels, "ranking": ranking,
         "by": by, "overseen": overseen_agencies(person)[:200], "connections": linked,
-        "connected": sum(1 for c in linked if c.connected),
+        "connected": sum(1 for c in linked if c.connected), "timings": timings,
+        "pending": service["pending"], "receipts": service["circular_receipts"],
         "trend_svg": mark_safe(trend_chart(months)),  # noqa: S308 (escaped in charts.py)
         "ranking_svg": mark_safe(ranking_chart(ranked, title="ร้อยละที่ส่งทางอิเล็กทรอนิกส์")),  # noqa: S308
         "export_query": _query(params),
