@@ -53,7 +53,7 @@ class ReportQuery(Schema):
                                             "(a province's LAOs): the overseer's view")
 
 
-class RowOut(Schema):
+class ReportRowOut(Schema):
     key: str = Field(description="'total', a unit or agency id, or the month's first day")
     label: str
     total: int
@@ -63,7 +63,7 @@ class RowOut(Schema):
     by_channel: dict[str, int]
 
 
-class AgencyOut(Schema):
+class ReportAgencyOut(Schema):
     id: int
     code: str | None
     name: str
@@ -72,12 +72,12 @@ class AgencyOut(Schema):
 
 class ShareOut(Schema):
     indicator: str
-    agency: AgencyOut
+    agency: ReportAgencyOut
     period_from: IsoDate = Field(serialization_alias="from")
     period_to: IsoDate = Field(serialization_alias="to")
     period_label: str
     by: str
-    rows: list[RowOut]
+    rows: list[ReportRowOut]
 
 
 class ElectronicShareOut(ShareOut):
@@ -105,7 +105,7 @@ Indicator = Callable[..., tuple[Figures, list[Figures]]]
 
 
 def _run(request: HttpRequest, q: ReportQuery, indicator: Indicator
-         ) -> tuple[Scope, Period, Figures, list[RowOut]]:
+         ) -> tuple[Scope, Period, Figures, list[ReportRowOut]]:
     person = current_person(request)
     if q.by not in BY:
         raise ValidationFailed("ค่า by ต้องเป็น " + ", ".join(BY), code="bad_filter", field="by")
@@ -115,13 +115,13 @@ def _run(request: HttpRequest, q: ReportQuery, indicator: Indicator
     scope = access_scope(person, agency=q.agency, hosted=q.hosted)
     by: By = q.by  # type: ignore[assignment]  # checked against BY above
     total, rows = indicator(scope, period, by=by)
-    return scope, period, total, [RowOut(**r.as_dict(("total", "part"))) for r in rows]
+    return scope, period, total, [ReportRowOut(**r.as_dict(("total", "part"))) for r in rows]
 
 
-def _common(name: str, scope: Scope, period: Period, by: str, rows: list[RowOut]
+def _common(name: str, scope: Scope, period: Period, by: str, rows: list[ReportRowOut]
             ) -> dict[str, Any]:
     a = scope.agency
-    return {"indicator": name, "agency": AgencyOut(id=a.pk, code=a.exchange_code,
+    return {"indicator": name, "agency": ReportAgencyOut(id=a.pk, code=a.exchange_code,
                                                    name=a.name_th, hosted=scope.hosted),
             "period_from": period.start, "period_to": period.end,
             "period_label": period.label, "by": by, "rows": rows}
@@ -187,7 +187,7 @@ class ConnectionsQuery(Schema):
 
 class ConnectionsOut(Schema):
     indicator: str
-    agency: AgencyOut
+    agency: ReportAgencyOut
     total: int = Field(description="Agencies in the view")
     connected: int = Field(description="Agencies reachable electronically")
     share: float | None
@@ -204,7 +204,7 @@ def report_connections(request: HttpRequest, q: Query[ConnectionsQuery]) -> Conn
     a = scope.agency
     return ConnectionsOut(
         indicator="connections",
-        agency=AgencyOut(id=a.pk, code=a.exchange_code, name=a.name_th, hosted=scope.hosted),
+        agency=ReportAgencyOut(id=a.pk, code=a.exchange_code, name=a.name_th, hosted=scope.hosted),
         total=len(rows), connected=linked,
         share=round(linked / len(rows), 4) if rows else None,
         rows=[ConnectionOut(id=r.agency_id, code=r.code, name=r.name, kind=r.kind,
@@ -213,21 +213,21 @@ def report_connections(request: HttpRequest, q: Query[ConnectionsQuery]) -> Conn
     )
 
 
-class TimingOut(Schema):
+class ReportTimingOut(Schema):
     title: str
     total: int = Field(description="Letters measured")
     done: int = Field(description="Of them, those that reached the end")
     within: dict[str, int] = Field(description="Reached it within 1h, 1d, 3d, 7d (cumulative)")
 
 
-class PendingOut(Schema):
+class ReportPendingOut(Schema):
     total: int
     overdue: int
     by_urgency: dict[str, int]
     overdue_by_urgency: dict[str, int]
 
 
-class ReceiptsOut(Schema):
+class ReportReceiptsOut(Schema):
     circulars: int
     recipients: int
     acknowledged: int
@@ -236,15 +236,15 @@ class ReceiptsOut(Schema):
 
 class ServiceOut(Schema):
     indicator: str
-    agency: AgencyOut
+    agency: ReportAgencyOut
     period_from: IsoDate = Field(serialization_alias="from")
     period_to: IsoDate = Field(serialization_alias="to")
     period_label: str
-    time_to_register: TimingOut
-    time_to_first_action: TimingOut
-    time_to_close: TimingOut
-    pending: PendingOut = Field(description="Letters with an open assignment now")
-    circular_receipts: ReceiptsOut
+    time_to_register: ReportTimingOut
+    time_to_first_action: ReportTimingOut
+    time_to_close: ReportTimingOut
+    pending: ReportPendingOut = Field(description="Letters with an open assignment now")
+    circular_receipts: ReportReceiptsOut
 
 
 @router.get("/service", response={200: ServiceOut, **ERRORS}, url_name="report_service",
@@ -261,7 +261,7 @@ def report_service(request: HttpRequest, q: Query[ReportQuery]) -> ServiceOut:
     a = scope.agency
     return ServiceOut(
         indicator="service",
-        agency=AgencyOut(id=a.pk, code=a.exchange_code, name=a.name_th, hosted=scope.hosted),
+        agency=ReportAgencyOut(id=a.pk, code=a.exchange_code, name=a.name_th, hosted=scope.hosted),
         period_from=period.start, period_to=period.end, period_label=period.label,
         **service_document(scope, period),
     )
