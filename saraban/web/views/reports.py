@@ -77,6 +77,12 @@ def _request(request: HttpRequest) -> tuple[Scope, Period, dict[str, Any]]:
     return scope, period, params
 
 
+def _refused(request: HttpRequest, exc: SarabanError) -> HttpResponse:
+    """The page with the reason in Thai (a refused scope says no more than that)."""
+    message = FORBIDDEN if exc.code == "report_forbidden" else exc.message
+    return render(request, "web/reports/dashboard.html", {"error": message}, status=exc.status)
+
+
 def _query(params: dict[str, Any], **changes: Any) -> str:
     merged = {**params, **changes}
     return urlencode({k: v for k, v in merged.items() if v not in ("", None)})
@@ -88,9 +94,7 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     try:
         scope, period, params = _request(request)
     except SarabanError as exc:
-        return render(request, "web/reports/dashboard.html",
-                      {"error": exc.message if exc.code != "report_forbidden" else FORBIDDEN},
-                      status=exc.status)
+        return _refused(request, exc)
     sent, months = electronic_share(scope, period, by="month")
     received, _ = received_share(scope, period)
     signed, _ = signed_share(scope, period)
@@ -137,8 +141,7 @@ def register_pdf_view(request: HttpRequest, registry_id: int, kind: str) -> Http
             raise ValidationFailed("พิมพ์ทะเบียนได้ครั้งละไม่เกินหนึ่งปี", code="period_too_long",
                                    field="to")
     except SarabanError as exc:
-        return render(request, "web/reports/dashboard.html", {"error": exc.message},
-                      status=exc.status)
+        return _refused(request, exc)
     lines = register_lines(person, series, period)
     pdf = register_pdf(series, lines, period, thai_digits=series.registry.tenant.thai_digits)
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -154,9 +157,7 @@ def reports_export(request: HttpRequest) -> HttpResponse:
     try:
         scope, period, _params = _request(request)
     except SarabanError as exc:
-        return render(request, "web/reports/dashboard.html",
-                      {"error": exc.message if exc.code != "report_forbidden" else FORBIDDEN},
-                      status=exc.status)
+        return _refused(request, exc)
     by = request.GET.get("by", "month")
     if by not in ("channel", "unit", "month", "agency"):
         by = "month"
