@@ -34,6 +34,7 @@ from saraban.letters.models import (
     INCOMING_SERIES,
     Channel,
     Direction,
+    Dispatch,
     FileRole,
     LetterFile,
     RegisterEntry,
@@ -44,7 +45,7 @@ from saraban.signatures.models import CheckStatus, SignatureCheck
 from .periods import Period, months_in
 
 __all__ = ["BY", "PAPER", "RECEIVED_CHANNELS", "SENT_CHANNELS", "UNRECORDED", "Figures",
-           "Scope", "electronic_share", "received_share", "signed_share"]
+           "Scope", "electronic_share", "lines_behind", "received_share", "signed_share"]
 
 By = Literal["channel", "unit", "month", "agency"]
 BY: tuple[str, ...] = ("channel", "unit", "month", "agency")
@@ -236,3 +237,33 @@ def signed_share(scope: Scope, period: Period, *, by: By = "channel"
         else:
             row.by_channel["unsigned"] += r["n"]
     return _total(rows, channels), list(rows.values())
+
+
+def lines_behind(scope: Scope, period: Period, *, indicator: str, unit: int | None = None,
+                 agency: int | None = None, channel: str | None = None,
+                 ) -> QuerySet[RegisterEntry]:
+    """The register lines a figure counts (newest first), for the drill-down to the letters:
+    ``indicator`` "sent" or "received", optionally of one registry ``unit``, one hosted
+    ``agency`` (a tenant) and one ``channel``. The caller filters them by the letters' access
+    rule: an overseer sees the count, a reader the letters."""
+    entries = scope.entries().filter(_in(period), cancelled_at__isnull=True)
+    if indicator == "received":
+        entries = entries.filter(series__kind__in=INCOMING_SERIES,
+                                 letter__direction=Direction.INCOMING, handover__isnull=True)
+        if channel == PAPER:
+            entries = entries.filter(Q(letter__received_via="")
+                                     | ~Q(letter__received_via__in=RECEIVED_CHANNELS))
+        elif channel:
+            entries = entries.filter(letter__received_via=channel)
+    else:
+        entries = entries.filter(letter__direction=Direction.OUTGOING)
+        if channel == UNRECORDED:
+            entries = entries.filter(letter__dispatches__isnull=True)
+        elif channel:
+            entries = entries.filter(Exists(Dispatch.objects.filter(
+                letter_id=OuterRef("letter_id"), channel=channel)))
+    if unit is not None:
+        entries = entries.filter(series__registry__unit_id=unit)
+    if agency is not None:
+        entries = entries.filter(series__registry__tenant_id=agency)
+    return entries.order_by("-registered_at", "-pk")

@@ -8,10 +8,12 @@ import datetime as dt
 
 import pytest
 
+from saraban.letters.models import Dispatch
 from saraban.reports import periods
 from saraban.reports.indicators import (
     Scope,
     electronic_share,
+    lines_behind,
     received_share,
     signed_share,
 )
@@ -111,3 +113,35 @@ def test_a_period_with_nothing_has_no_share(org):
     total, rows = electronic_share(Scope(org.ministry), periods.fiscal_year(2560))
     assert (total.total, total.share) == (0, None)
     assert [r.key for r in rows] == ["total"]
+
+
+def test_the_lines_behind_each_figure_are_the_letters_it_counts(gen):
+    """The drill-down lists the register lines behind a figure: one line per letter, so for a
+    channel the letters with at least one copy by it, and for arrivals exactly the count."""
+    org = gen.org
+    period = PERIODS[-1]
+    for scope in (Scope(org.ministry), Scope(org.province, hosted=True)):
+        sent, units = electronic_share(scope, period, by="unit")
+        assert lines_behind(scope, period, indicator="sent").count() == sent.letters
+        for channel, copies in sent.by_channel.items():
+            lines = lines_behind(scope, period, indicator="sent", channel=channel)
+            letters = set(lines.values_list("letter_id", flat=True))
+            if channel == "unrecorded":
+                assert len(letters) == copies
+            else:
+                by_it = set(Dispatch.objects.filter(letter_id__in=letters, channel=channel)
+                            .values_list("letter_id", flat=True))
+                assert by_it == letters
+                assert Dispatch.objects.filter(letter_id__in=letters,
+                                               channel=channel).count() == copies
+        for row in units:
+            assert lines_behind(scope, period, indicator="sent",
+                                unit=int(row.key)).count() == row.letters
+        received, _ = received_share(scope, period)
+        for channel, count in received.by_channel.items():
+            assert lines_behind(scope, period, indicator="received",
+                                channel=channel).count() == count
+    _total, agencies = electronic_share(Scope(org.province, hosted=True), period, by="agency")
+    for row in agencies:
+        assert lines_behind(Scope(org.province, hosted=True), period, indicator="sent",
+                            agency=int(row.key)).count() == row.letters

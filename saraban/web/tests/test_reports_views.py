@@ -97,6 +97,27 @@ def test_the_figures_download_as_xlsx_and_csv(client, org, governor, letters):
     assert csv.content.decode().splitlines()[0].startswith("indicator,key,label,total,part")
 
 
+def test_a_figure_opens_its_letters_only_for_those_who_may_read_them(client, org, governor,
+                                                                     lao_clerk, letters):
+    client.force_login(governor)
+    shown = client.get(URL, {"fiscal_year": 2569, "hosted": "1"}).content.decode()
+    ranking = shown.split('id="ranking"')[1]
+    link = re.search(r'href="(/reports/letters/\?[^"]*tenant=' + str(org.lao.pk) + r'[^"]*)"',
+                     ranking)
+    assert link is not None
+    url = link.group(1).replace("&amp;", "&")
+    page = client.get(url).content.decode()
+    # the governor oversees the LAO's figures but may not read its letters
+    assert "ตามทะเบียน 2 เรื่อง" in page and "แสดงเฉพาะเรื่องที่ท่านมีสิทธิ์เข้าถึง 0 เรื่อง" in page
+    client.force_login(lao_clerk)  # the LAO's own clerk reads them
+    own = client.get(URL, {"fiscal_year": 2569}).content.decode()
+    fax = re.search(r'href="(/reports/letters/\?[^"]*channel=fax[^"]*)"', own)
+    assert fax is not None
+    listed = client.get(fax.group(1).replace("&amp;", "&")).content.decode()
+    assert "ตามทะเบียน 1 เรื่อง" in listed and "แสดงเฉพาะ" not in listed
+    assert listed.count("/letters/") >= 1 and "แจ้งผล" in listed
+
+
 def test_nobody_sees_what_they_do_not_oversee(client, org, governor, lao_clerk, letters):
     client.force_login(lao_clerk)
     assert client.get(URL, {"agency": org.province.pk}).status_code == 403

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -22,6 +23,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from saraban.core.errors import SarabanError, ValidationFailed
+from saraban.letters.access import visible_letters
 from saraban.letters.models import ELECTRONIC_CHANNELS
 from saraban.reports.access import access_scope, overseen_agencies
 from saraban.reports.charts import ranking_chart, trend_chart
@@ -31,6 +33,7 @@ from saraban.reports.indicators import (
     By,
     Scope,
     electronic_share,
+    lines_behind,
     received_share,
     signed_share,
 )
@@ -101,13 +104,16 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     by: By = "agency" if scope.hosted else "unit"
     _total, ranked = electronic_share(scope, period, by=by)
     person = person_of(request)
-    ranking = [{"figures": r, "query": _query(params, agency=r.key, hosted="")}
+    behind = "tenant" if by == "agency" else "unit"
+    ranking = [{"figures": r, "query": _query(params, agency=r.key, hosted=""),
+                "letters": _query(params, indicator="sent", **{behind: r.key})}
                for r in sorted(ranked, key=lambda r: (r.share is None, -(r.share or 0)))]
     linked = connections(scope)
     service = service_document(scope, period)
     timings = [{"name": name, **service[name]} for name in TIMINGS]
     channels = [{"name": c, "label": LABELS.get(c, c), "count": n,
-                 "electronic": c in ELECTRONIC_CHANNELS}
+                 "electronic": c in ELECTRONIC_CHANNELS,
+                 "letters": _query(params, indicator="sent", channel=c)}
                 for c, n in sent.by_channel.items()]
     return render(request, "web/reports/dashboard.html", {
         "scope": scope, "period": period, "params": params, "sent": sent,
@@ -120,6 +126,37 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
         "export_query": _query(params),
         "hosted_query": _query(params, hosted="" if scope.hosted else "1"),
         "fiscal_years": list(range(fiscal_year_of(timezone.localdate()), 2559, -1)),
+    })
+
+
+PAGE_SIZE = 50
+
+
+@login_required
+@require_GET
+def reports_letters(request: HttpRequest) -> HttpResponse:
+    """The register lines behind a figure (``indicator`` sent or received, optionally one
+    ``unit``, ``tenant`` or ``channel``): how many there are, and the letters among them the
+    person may read (the letters' own access rule), newest first."""
+    try:
+        scope, period, params = _request(request)
+    except SarabanError as exc:
+        return _refused(request, exc)
+    q = request.GET
+    indicator = "received" if q.get("indicator") == "received" else "sent"
+    channel = q.get("channel") or None
+    lines = lines_behind(scope, period, indicator=indicator, unit=_int(q.get("unit")),
+                         agency=_int(q.get("tenant")), channel=channel)
+    visible = (lines.filter(letter__in=visible_letters(person_of(request)))
+               .select_related("letter", "series__registry"))
+    page = Paginator(visible, PAGE_SIZE).get_page(q.get("page"))
+    more = _query(params, indicator=indicator, unit=q.get("unit", ""),
+                  tenant=q.get("tenant", ""), channel=channel or "")
+    return render(request, "web/reports/letters.html", {
+        "scope": scope, "period": period, "indicator": indicator, "page": page,
+        "total": lines.count(), "shown": page.paginator.count, "query": more,
+        "channel_label": LABELS.get(channel or "", channel or ""),
+        "back": _query(params),
     })
 
 
