@@ -69,12 +69,31 @@ def test_json_csv_and_xlsx_carry_the_indicators(gen, tmp_path: Path):
     assert rows[-1][:3] == ("รวม", sent.total, sent.part)
 
 
+def test_the_pdf_summary_is_sealed_with_the_agency_seal(org, pki, tmp_path: Path):
+    from saraban.signatures.pades import verify_pdf
+    from saraban.signatures.testing import make_seal
+
+    unsealed, sealed = tmp_path / "unsealed.pdf", tmp_path / "sealed.pdf"
+    err = io.StringIO()
+    call_command("reports", "kpi", "--agency", "chiangmai", "--hosted", "--fiscal-year", "2569",
+                 "--format", "pdf", "--output", str(unsealed), stdout=io.StringIO(), stderr=err)
+    assert "no agency seal" in err.getvalue()
+    assert unsealed.read_bytes().startswith(b"%PDF")
+    assert verify_pdf(unsealed.read_bytes(), tenant=org.province).status == "unsigned"
+    make_seal(org.province, pki)
+    run("--agency", "chiangmai", "--fiscal-year", "2569", "--format", "pdf",
+        "--output", str(sealed))
+    verdict = verify_pdf(sealed.read_bytes(), tenant=org.province)
+    assert verdict.status == "valid", verdict.label_th
+
+
 def test_bad_arguments_are_refused(org):
     for args, said in [
         (("--agency", "nobody"), "no such agency"),
         (("--agency", "moi", "--fiscal-year", "2569", "--quarter", "7"), "bad_quarter"),
         (("--agency", "moi", "--from", "2026-13-01"), "not a date"),
         (("--agency", "moi", "--format", "xlsx"), "needs --output"),
+        (("--agency", "moi", "--format", "pdf"), "needs --output"),
     ]:
         with pytest.raises(CommandError, match=said):
             run(*args)

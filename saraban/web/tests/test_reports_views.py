@@ -93,6 +93,9 @@ def test_the_figures_download_as_xlsx_and_csv(client, org, governor, letters):
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     rows = list(book["electronic_share"].iter_rows(min_row=4, values_only=True))
     assert rows[-1][:4] == ("รวม", 5, 3, 60.0)
+    pdf = client.get(reverse("web:reports_export"), {**query, "format": "pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf["Content-Disposition"].endswith('.pdf"')
     csv = client.get(reverse("web:reports_export"), {**query, "format": "csv"})
     assert csv.content.decode().splitlines()[0].startswith("indicator,key,label,total,part")
 

@@ -40,6 +40,7 @@ from saraban.reports.indicators import (
 from saraban.reports.periods import Period, fiscal_year_of, parse_period
 from saraban.reports.registers import register_lines, register_pdf
 from saraban.reports.service import TIMINGS, service_document
+from saraban.reports.summary import summary_pdf
 
 from .browse import _series_for as series_for
 from .browse import person_of
@@ -190,7 +191,8 @@ def register_pdf_view(request: HttpRequest, registry_id: int, kind: str) -> Http
 @login_required
 @require_GET
 def reports_export(request: HttpRequest) -> HttpResponse:
-    """The indicators as XLSX (``format=xlsx``, the default) or CSV."""
+    """The indicators as XLSX (``format=xlsx``, the default), CSV, or the sealed PDF summary
+    (``format=pdf``)."""
     try:
         scope, period, _params = _request(request)
     except SarabanError as exc:
@@ -200,6 +202,12 @@ def reports_export(request: HttpRequest) -> HttpResponse:
         by = "month"
     doc = kpi_document(scope, period, by=by)  # type: ignore[arg-type]
     name = f"kpi-{scope.agency.exchange_code or scope.agency.pk}-{period.start}-{period.end}"
+    if request.GET.get("format") == "pdf":
+        tenant = scope.agency.tenant or scope.agency
+        pdf, _sealed = summary_pdf(doc, tenant, today=timezone.localdate())
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+        return response
     if request.GET.get("format") == "csv":
         response = HttpResponse(to_csv(doc), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'

@@ -2,12 +2,14 @@
 
     saraban reports kpi --agency CODE [--fiscal-year 2569 [--quarter 1]
             | --year 2569 [--month 1] | --from 2025-10-01 --to 2026-09-30]
-            [--by channel|unit|month] [--format json|csv|xlsx] [--output FILE]
+            [--hosted] [--by channel|unit|month|agency] [--format json|csv|xlsx|pdf]
+            [--output FILE]
 
 CODE is the agency's (or unit's) exchange code or id. Without a period: the fiscal year to
-date. JSON and CSV go to standard output unless ``--output`` names a file; XLSX needs
-``--output``. Definitions: ``docs/indicators.md``. Exit status 2 on a bad argument (the
-reason on standard error).
+date. JSON and CSV go to standard output unless ``--output`` names a file; XLSX and PDF
+(the summary, sealed with the agency seal where there is one) need ``--output``.
+Definitions: ``docs/indicators.md``. Exit status 2 on a bad argument (the reason on standard
+error).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from saraban.core.errors import SarabanError
 from ...export import kpi_document, to_csv, to_xlsx
 from ...indicators import BY, Scope
 from ...periods import parse_period
+from ...summary import summary_pdf
 
 
 def _date(text: str) -> dt.date:
@@ -50,7 +53,9 @@ class Command(BaseCommand):
         kpi.add_argument("--from", dest="date_from", type=_date, default=None)
         kpi.add_argument("--to", dest="date_to", type=_date, default=None)
         kpi.add_argument("--by", choices=BY, default="channel")
-        kpi.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
+        kpi.add_argument("--hosted", action="store_true",
+                         help="with the agencies hosted below it (a province's LAOs)")
+        kpi.add_argument("--format", choices=("json", "csv", "xlsx", "pdf"), default="json")
         kpi.add_argument("--output", type=Path, default=None, help="write here")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -68,12 +73,21 @@ class Command(BaseCommand):
                                   today=timezone.localdate())
         except SarabanError as exc:
             raise CommandError(f"{exc.code}: {exc.message}", returncode=2) from exc
-        doc = kpi_document(Scope(agency), period, by=options["by"])
+        doc = kpi_document(Scope(agency, hosted=options["hosted"]), period, by=options["by"])
         output: Path | None = options["output"]
-        if options["format"] == "xlsx":
+        if options["format"] in ("xlsx", "pdf"):
             if output is None:
-                raise CommandError("--format xlsx needs --output FILE", returncode=2)
-            output.write_bytes(to_xlsx(doc))
+                raise CommandError(f"--format {options['format']} needs --output FILE",
+                                   returncode=2)
+            if options["format"] == "xlsx":
+                output.write_bytes(to_xlsx(doc))
+            else:
+                tenant = agency.tenant or agency
+                pdf, sealed = summary_pdf(doc, tenant, today=timezone.localdate())
+                output.write_bytes(pdf)
+                if not sealed:
+                    self.stderr.write(f"{tenant.name_th} has no agency seal: the PDF is not "
+                                      "sealed (saraban signatures …)")
             return
         data = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
                 if options["format"] == "json" else to_csv(doc))
