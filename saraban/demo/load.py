@@ -367,7 +367,9 @@ def _year_letters(demo: _Demo, letters: _Letters, *, current: bool) -> None:
         kind=LetterKind.EXTERNAL, subject="ส่งเอกสารหลักฐานการเบิกจ่ายงบประมาณ",
         enclosures=["หลักฐานการเบิกจ่าย จำนวน 12 แผ่น"],
     ), [Recipient(channel=Channel.POST, text="สำนักงานการตรวจเงินแผ่นดิน",
-                  address="ถนนพระรามที่ 6 เขตพญาไท กรุงเทพฯ 10400")])
+                  address="ถนนพระรามที่ 6 เขตพญาไท กรุงเทพฯ 10400"),
+        # the covering letter goes ahead by fax, the originals by post
+        Recipient(channel=Channel.FAX, text="สำนักงานการตรวจเงินแผ่นดิน", address="0 2000 0000")])
     letters.outgoing(central, LetterDetails(
         kind=LetterKind.STAMPED, subject="แจ้งผลการพิจารณาคำขอใช้ห้องประชุม",
     ), [Recipient(channel=Channel.HAND, text="นายสมศักดิ์ ประชาชน")])
