@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+import time_machine
 
 from saraban.agencies.actors import resolve_actor
 from saraban.agencies.models import ActingAssignment, ActingKind, Person, Position, Role, RoleGrant
 from saraban.agencies.sample import make_person
 from saraban.core.errors import NotFound, PermissionDenied
-from saraban.core.thai import today_bangkok
+from saraban.core.thai import BANGKOK, today_bangkok
 from saraban.letters.access import (
     access_letter,
     registries_for,
@@ -237,8 +239,12 @@ def build_matrix(org) -> Matrix:
 
 
 @pytest.fixture
-def matrix(org) -> Matrix:
-    return build_matrix(org)
+def matrix(org) -> Iterator[Matrix]:
+    """The matrix, built and checked at noon of one Bangkok day: "today", "yesterday" and
+    "tomorrow" of the acting assignments must not move under a run that crosses midnight."""
+    noon = dt.datetime.combine(today_bangkok(), dt.time(12), tzinfo=BANGKOK)
+    with time_machine.travel(noon, tick=True):
+        yield build_matrix(org)
 
 
 def fresh(person: Person) -> Person:
