@@ -251,8 +251,7 @@ def lines_behind(scope: Scope, period: Period, *, indicator: str, unit: int | No
         entries = entries.filter(series__kind__in=INCOMING_SERIES,
                                  letter__direction=Direction.INCOMING, handover__isnull=True)
         if channel == PAPER:
-            entries = entries.filter(Q(letter__received_via="")
-                                     | ~Q(letter__received_via__in=RECEIVED_CHANNELS))
+            entries = entries.exclude(letter__received_via__in=ELECTRONIC_CHANNELS)
         elif channel:
             entries = entries.filter(letter__received_via=channel)
     else:

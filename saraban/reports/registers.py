@@ -22,6 +22,7 @@ import typst
 from django.db.models import Prefetch
 
 from saraban.agencies.models import Person
+from saraban.core.errors import ValidationFailed
 from saraban.core.thai import BE_OFFSET, MONTHS, Digits, bangkok, thai_date, with_digits
 from saraban.letters.access import visible_letters
 from saraban.letters.models import INCOMING_SERIES, Channel, RegisterEntry, Series
@@ -75,7 +76,7 @@ def _sent_by(channels: list[str]) -> str:
 
 def register_lines(person: Person, series: Series, period: Period) -> list[RegisterLine]:
     """The lines of ``series`` registered in ``period`` that ``person`` may see, in number
-    order (three queries)."""
+    order (three queries). More than ``MAX_LINES`` is refused (``period_too_long``), never cut."""
     lo, hi = period.bounds
     entries = (
         RegisterEntry.objects.filter(series=series, registered_at__gte=lo, registered_at__lt=hi,
@@ -87,10 +88,13 @@ def register_lines(person: Person, series: Series, period: Period) -> list[Regis
                      .select_related("to_unit", "to_position", "to_person")),
             "letter__dispatches",
         )
-        .order_by("year_be", "number")[:MAX_LINES]
+        .order_by("year_be", "number")[:MAX_LINES + 1]
     )
     incoming = series.kind in INCOMING_SERIES
     lines = []
+    if len(entries) > MAX_LINES:  # never a printout silently short of lines
+        raise ValidationFailed(f"ช่วงวันที่นี้มีเกิน {MAX_LINES:,} รายการ กรุณาพิมพ์ทีละเดือน",
+                               code="period_too_long", field="to")
     for e in entries:
         letter = e.letter
         action = e.action_taken or (

@@ -121,10 +121,9 @@ def time_to_close(scope: Scope, period: Period) -> Timing:
             .order_by().values("letter_id").annotate(at=Max("closed_at")).values("at"))
     still_open = Assignment.objects.filter(letter_id=OuterRef("letter_id"),
                                            closed_at__isnull=True)
-    entries = _received(scope, period).annotate(
-        closed=Subquery(last), open=Exists(still_open),
-        any_assignment=Exists(Assignment.objects.filter(letter_id=OuterRef("letter_id"))))
-    done = Q(any_assignment=True, open=False, closed__isnull=False)
+    # A last closing moment means at least one assignment; none still open means all closed.
+    entries = _received(scope, period).annotate(closed=Subquery(last), open=Exists(still_open))
+    done = Q(open=False, closed__isnull=False)
     return _timing(entries, "registered_at", "closed", done)
 
 

@@ -126,3 +126,14 @@ def test_the_register_downloads_as_pdf_for_a_day(client, org, registered):
     listing = client.get(reverse("web:register_list", args=[org.central.pk,
                                                             SeriesKind.INCOMING]))
     assert url in listing.content.decode()
+
+
+def test_too_many_lines_are_refused_never_cut(org, registered, monkeypatch):
+    from saraban.core.errors import ValidationFailed
+    from saraban.reports import registers
+
+    monkeypatch.setattr(registers, "MAX_LINES", 1)
+    incoming = series_of(org.central, SeriesKind.INCOMING)
+    with pytest.raises(ValidationFailed) as refused:
+        register_lines(org.clerk, incoming, Period(DAY, DAY))  # two lines that day
+    assert refused.value.code == "period_too_long"

@@ -180,7 +180,10 @@ def register_pdf_view(request: HttpRequest, registry_id: int, kind: str) -> Http
                                    field="to")
     except SarabanError as exc:
         return _refused(request, exc)
-    lines = register_lines(person, series, period)
+    try:
+        lines = register_lines(person, series, period)
+    except SarabanError as exc:
+        return _refused(request, exc)
     pdf = register_pdf(series, lines, period, thai_digits=series.registry.tenant.thai_digits)
     response = HttpResponse(pdf, content_type="application/pdf")
     name = f"register-{series.kind}-{period.start}-{period.end}.pdf"
