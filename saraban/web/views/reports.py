@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 
 from saraban.core.errors import SarabanError, ValidationFailed
 from saraban.letters.access import visible_letters
-from saraban.letters.models import ELECTRONIC_CHANNELS
+from saraban.letters.models import ELECTRONIC_CHANNELS, SeriesKind
 from saraban.reports.access import access_scope, overseen_agencies
 from saraban.reports.charts import ranking_chart, trend_chart
 from saraban.reports.connections import connections
@@ -38,7 +38,12 @@ from saraban.reports.indicators import (
     signed_share,
 )
 from saraban.reports.periods import Period, fiscal_year_of, parse_period
-from saraban.reports.registers import register_lines, register_pdf
+from saraban.reports.registers import (
+    delivery_lines,
+    delivery_pdf,
+    register_lines,
+    register_pdf,
+)
 from saraban.reports.service import TIMINGS, service_document
 from saraban.reports.summary import summary_pdf
 
@@ -161,13 +166,18 @@ def reports_letters(request: HttpRequest) -> HttpResponse:
     })
 
 
+#: The register kind of the delivery book in ``/registers/<id>/<kind>/print.pdf``.
+DELIVERY = "delivery"
+
+
 @login_required
 @require_GET
 def register_pdf_view(request: HttpRequest, registry_id: int, kind: str) -> HttpResponse:
-    """A register (แบบที่ 12 or 14) for ``from``–``to`` (Bangkok days; default today) as PDF,
-    the lines the person may see."""
+    """A register (แบบที่ 12 or 14), or with ``kind`` "delivery" the registry's delivery book
+    (สมุดส่งหนังสือ), for ``from``–``to`` (Bangkok days; default today) as PDF: the lines of
+    the letters the person may see, at most a year."""
     person = person_of(request)
-    series = series_for(person, registry_id, kind)
+    series = series_for(person, registry_id, SeriesKind.OUTGOING if kind == DELIVERY else kind)
     today = timezone.localdate()
     start, end = _date(request.GET.get("from")), _date(request.GET.get("to"))
     try:
@@ -178,15 +188,18 @@ def register_pdf_view(request: HttpRequest, registry_id: int, kind: str) -> Http
         if (period.end - period.start).days > 366:
             raise ValidationFailed("พิมพ์ทะเบียนได้ครั้งละไม่เกินหนึ่งปี", code="period_too_long",
                                    field="to")
+        thai = series.registry.tenant.thai_digits
+        if kind == DELIVERY:
+            lines = delivery_lines(series.registry, period, reader=person)
+            pdf = delivery_pdf(series.registry, lines, period, thai_digits=thai)
+            name = f"delivery-book-{period.start}-{period.end}.pdf"
+        else:
+            pdf = register_pdf(series, register_lines(person, series, period), period,
+                               thai_digits=thai)
+            name = f"register-{series.kind}-{period.start}-{period.end}.pdf"
     except SarabanError as exc:
         return _refused(request, exc)
-    try:
-        lines = register_lines(person, series, period)
-    except SarabanError as exc:
-        return _refused(request, exc)
-    pdf = register_pdf(series, lines, period, thai_digits=series.registry.tenant.thai_digits)
     response = HttpResponse(pdf, content_type="application/pdf")
-    name = f"register-{series.kind}-{period.start}-{period.end}.pdf"
     response["Content-Disposition"] = f'inline; filename="{name}"'
     return response
 
