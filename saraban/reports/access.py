@@ -14,7 +14,7 @@ from saraban.core.errors import NotFound, PermissionDenied
 
 from .indicators import Scope
 
-__all__ = ["OVERSIGHT_ROLES", "access_scope", "overseen_agencies"]
+__all__ = ["OVERSIGHT_ROLES", "access_scope", "agency_by_code", "overseen_agencies"]
 
 OVERSIGHT_ROLES = (Role.EXECUTIVE, Role.REGISTRY_CLERK, Role.AGENCY_ADMIN)
 
@@ -31,6 +31,18 @@ def overseen_agencies(person: Person) -> QuerySet[Agency]:
     return Agency.objects.filter(where).order_by("path")
 
 
+def agency_by_code(text: str) -> Agency:
+    """An agency (or unit) by its exchange code or its id, for the commands and the screens;
+    ``NotFound`` (``agency_not_found``) when there is none."""
+    text = text.strip()
+    by_id = text.isdigit() and len(text) < 19  # an id within bigint, else only a code
+    found = Agency.objects.filter(Q(exchange_code=text) | Q(pk=int(text)) if by_id
+                                  else Q(exchange_code=text)).first()
+    if found is None:
+        raise NotFound("ไม่พบหน่วยงานนี้", code="agency_not_found", field="agency")
+    return found
+
+
 def access_scope(person: Person, *, agency: str | None = None, hosted: bool = False) -> Scope:
     """The scope of a report ``person`` asked for: ``agency`` by its exchange code or id, or
     by default the highest unit they oversee; with ``hosted``, with the agencies hosted below
@@ -42,12 +54,7 @@ def access_scope(person: Person, *, agency: str | None = None, hosted: bool = Fa
         if top is None:
             raise PermissionDenied("ท่านไม่มีสิทธิ์ดูรายงานตัวชี้วัด", code="report_forbidden")
         return Scope(top, hosted=hosted)
-    text = agency.strip()
-    by_id = text.isdigit() and len(text) < 19  # an id within bigint, else only a code
-    found = Agency.objects.filter(Q(exchange_code=text) | Q(pk=int(text)) if by_id
-                                  else Q(exchange_code=text)).first()
-    if found is None:
-        raise NotFound("ไม่พบหน่วยงานนี้", code="agency_not_found", field="agency")
+    found = agency_by_code(agency)
     if not overseen.filter(pk=found.pk).exists():
         raise PermissionDenied("ท่านไม่มีสิทธิ์ดูรายงานตัวชี้วัดของหน่วยงานนี้",
                                code="report_forbidden", field="agency")

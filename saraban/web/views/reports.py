@@ -5,7 +5,8 @@ certificate) of one agency or unit, or of an agency with the agencies hosted bel
 province with its LAOs); a trend by month and a ranking by agency or unit, drawn as SVG on the
 server; each ranked row opens the same page for that agency (drill-down). ``/reports/export/``
 gives the same figures as an XLSX workbook or CSV. Counts only: the letters behind them are
-reached through the letters' own access rule. GETs only read.
+reached through the letters' own access rule. ``/reports/lpa/`` gives an overseer the LPA
+evidence pack of one LAO for a fiscal year (a ZIP). GETs only read.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from saraban.agencies.models import LAO_KINDS
 from saraban.core.errors import SarabanError, ValidationFailed
 from saraban.letters.access import visible_letters
 from saraban.letters.models import ELECTRONIC_CHANNELS, SeriesKind
@@ -37,6 +39,7 @@ from saraban.reports.indicators import (
     received_share,
     signed_share,
 )
+from saraban.reports.lpa import lpa_pack
 from saraban.reports.periods import Period, fiscal_year_of, parse_period
 from saraban.reports.registers import (
     delivery_lines,
@@ -115,6 +118,7 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
                 "letters": _query(params, indicator="sent", **{behind: r.key})}
                for r in sorted(ranked, key=lambda r: (r.share is None, -(r.share or 0)))]
     linked = connections(scope)
+    overseen = list(overseen_agencies(person)[:200])
     service = service_document(scope, period)
     timings = [{"name": name, **service[name]} for name in TIMINGS]
     channels = [{"name": c, "label": LABELS.get(c, c), "count": n,
@@ -124,7 +128,8 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "web/reports/dashboard.html", {
         "scope": scope, "period": period, "params": params, "sent": sent,
         "received": received, "signed": signed, "channels": channels, "ranking": ranking,
-        "by": by, "overseen": overseen_agencies(person)[:200], "connections": linked,
+        "by": by, "overseen": overseen, "connections": linked,
+        "lpa_agencies": [a for a in overseen if a.kind in LAO_KINDS],
         "connected": sum(1 for c in linked if c.connected), "timings": timings,
         "pending": service["pending"], "receipts": service["circular_receipts"],
         "trend_svg": mark_safe(trend_chart(months)),  # noqa: S308 (escaped in charts.py)
@@ -232,4 +237,29 @@ def reports_export(request: HttpRequest) -> HttpResponse:
         to_xlsx(doc),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+@login_required
+@require_GET
+def reports_lpa(request: HttpRequest) -> HttpResponse:
+    """The LPA evidence pack (a ZIP) of the LAO ``agency`` for ``fiscal_year`` (default: the
+    current one), for a person who oversees it; others get the refusal in Thai (403)."""
+    person = person_of(request)
+    q = request.GET
+    today = timezone.localdate()
+    try:
+        text = (q.get("fiscal_year") or "").strip()
+        fiscal = _int(text) if text else fiscal_year_of(today)
+        if fiscal is None:
+            raise ValidationFailed("ปีงบประมาณไม่ถูกต้อง", code="bad_year", field="fiscal_year")
+        if not (q.get("agency") or "").strip():
+            raise ValidationFailed("กรุณาเลือกองค์กรปกครองส่วนท้องถิ่น", code="agency_required",
+                                   field="agency")
+        scope = access_scope(person, agency=q.get("agency"))
+        pack = lpa_pack(scope.agency, fiscal, today=today)
+    except SarabanError as exc:
+        return _refused(request, exc)
+    response = HttpResponse(pack.data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{pack.filename}"'
     return response

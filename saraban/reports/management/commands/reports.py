@@ -4,10 +4,12 @@
             | --year 2569 [--month 1] | --from 2025-10-01 --to 2026-09-30]
             [--hosted] [--by channel|unit|month|agency] [--format json|csv|xlsx|pdf]
             [--output FILE]
+    saraban reports lpa --agency CODE --fiscal-year 2569 --output FILE.zip
 
 CODE is the agency's (or unit's) exchange code or id. Without a period: the fiscal year to
 date. JSON and CSV go to standard output unless ``--output`` names a file; XLSX and PDF
 (the summary, sealed with the agency seal where there is one) need ``--output``.
+``lpa`` writes the LPA evidence pack of an LAO for a fiscal year (``saraban.reports.lpa``).
 Definitions: ``docs/indicators.md``. Exit status 2 on a bad argument (the reason on standard
 error).
 """
@@ -26,8 +28,10 @@ from django.utils import timezone
 from saraban.agencies.models import Agency
 from saraban.core.errors import SarabanError
 
+from ...access import agency_by_code
 from ...export import kpi_document, to_csv, to_xlsx
 from ...indicators import BY, Scope
+from ...lpa import lpa_pack
 from ...periods import parse_period
 from ...summary import summary_pdf
 
@@ -57,8 +61,15 @@ class Command(BaseCommand):
                          help="with the agencies hosted below it (a province's LAOs)")
         kpi.add_argument("--format", choices=("json", "csv", "xlsx", "pdf"), default="json")
         kpi.add_argument("--output", type=Path, default=None, help="write here")
+        lpa = sub.add_parser("lpa", help="an LAO's LPA evidence pack for a fiscal year (ZIP)")
+        lpa.add_argument("--agency", required=True, help="exchange code or id of the LAO")
+        lpa.add_argument("--fiscal-year", type=int, required=True, help="ปีงบประมาณ (พ.ศ.)")
+        lpa.add_argument("--output", type=Path, required=True, help="the ZIP to write")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "lpa":
+            self._lpa(options)
+            return
         text = str(options["agency"]).strip()
         where = Q(exchange_code=text)
         if text.isdigit() and len(text) < 19:
@@ -95,3 +106,17 @@ class Command(BaseCommand):
             output.write_text(data, encoding="utf-8")
         else:
             self.stdout.write(data, ending="")
+
+    def _lpa(self, options: dict[str, Any]) -> None:
+        try:
+            agency = agency_by_code(str(options["agency"]))
+            pack = lpa_pack(agency, options["fiscal_year"], today=timezone.localdate())
+        except SarabanError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}", returncode=2) from exc
+        output: Path = options["output"]
+        output.write_bytes(pack.data)
+        counts = pack.manifest["counts"]
+        self.stdout.write(f"{output}: {len(pack.manifest['files']) + 2} files, "
+                          f"sent {counts['sent_total']} ({counts['sent_electronic']} "
+                          f"electronically), received {counts['received_total']}, "
+                          f"secret lines {counts['secret_lines']}")
