@@ -13,36 +13,32 @@ unit and the units below it, within one tenant):
 - **signed** (ลงนามด้วยใบรับรอง): sent letters whose main file carries a signature verified
   as valid against the agency's trust roots (a CA certificate), out of all sent letters.
 
-Secret letters are counted like any other (counts only, never their contents). Each function
-is a fixed number of aggregate queries whatever the size of the registers.
+Secret letters are counted like any other (counts only, never their contents). The counting
+itself is ``tallies.count``; the functions here read its figures counted ahead by day and
+month (``tallies.read``, exact at every moment) and lay them out as rows.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from saraban.agencies.models import Agency
-from saraban.core.thai import BANGKOK
 from saraban.letters.models import (
     ELECTRONIC_CHANNELS,
     INCOMING_SERIES,
     Channel,
     Direction,
     Dispatch,
-    FileRole,
-    LetterFile,
     RegisterEntry,
     Registry,
 )
-from saraban.signatures.models import CheckStatus, SignatureCheck
 
+from . import tallies
 from .periods import Period, months_in
+from .scope import Scope
 
 __all__ = ["BY", "PAPER", "RECEIVED_CHANNELS", "SENT_CHANNELS", "UNRECORDED", "Figures",
            "Scope", "electronic_share", "lines_behind", "received_share", "signed_share"]
@@ -57,30 +53,6 @@ SENT_CHANNELS: tuple[str, ...] = (*Channel.values, UNRECORDED)
 RECEIVED_CHANNELS: tuple[str, ...] = (Channel.SARABAN, Channel.ECMS, Channel.EMAIL, PAPER)
 CHANNEL_LABELS: dict[str, str] = {**{c.value: str(c.label) for c in Channel},
                                   UNRECORDED: "ไม่ได้ระบุช่องทาง", PAPER: "กระดาษ (รับที่โต๊ะ)"}
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Whose registers: ``agency`` and every unit below it, within ``agency``'s tenant; with
-    ``hosted``, also the agencies below it that are their own tenants (a province's LAOs, a
-    ministry's departments that run their own registries): the overseer's view."""
-
-    agency: Agency
-    hosted: bool = False
-
-    @property
-    def tenant_id(self) -> int:
-        return int(self.agency.tenant_id or self.agency.pk)
-
-    def entries(self) -> QuerySet[RegisterEntry]:
-        below = RegisterEntry.objects.filter(
-            series__registry__unit__path__startswith=self.agency.path)
-        return below if self.hosted else below.filter(series__registry__tenant_id=self.tenant_id)
-
-    def registries(self) -> Q:
-        """The registries of the scope, as a filter on ``Registry``."""
-        where = Q(unit__path__startswith=self.agency.path)
-        return where if self.hosted else where & Q(tenant_id=self.tenant_id)
 
 
 @dataclass(slots=True)
@@ -105,31 +77,9 @@ class Figures:
                 "share": self.share, "letters": self.letters, "by_channel": self.by_channel}
 
 
-def _list(rows: QuerySet[Any, Any]) -> list[dict[str, Any]]:
-    """The grouped rows of an aggregate (no model ordering, which would split the groups)."""
-    return [dict(r) for r in rows.order_by()]
-
-
 def _in(period: Period) -> Q:
     lo, hi = period.bounds
     return Q(registered_at__gte=lo, registered_at__lt=hi)
-
-
-def _group(by: By) -> dict[str, Any]:
-    if by == "unit":
-        return {"g": F("series__registry__unit_id")}
-    if by == "agency":
-        return {"g": F("series__registry__tenant_id")}
-    if by == "month":
-        return {"g": TruncMonth("registered_at", tzinfo=BANGKOK)}
-    return {}
-
-
-def _key(by: By, value: Any) -> str:
-    if by == "month":
-        day = value.date() if isinstance(value, dt.datetime) else value
-        return day.replace(day=1).isoformat()
-    return str(value)
 
 
 def _rows(by: By, scope: Scope, period: Period, found: Iterable[str],
@@ -165,77 +115,54 @@ def _total(rows: dict[str, Figures], channels: tuple[str, ...]) -> Figures:
 def electronic_share(scope: Scope, period: Period, *, by: By = "channel"
                      ) -> tuple[Figures, list[Figures]]:
     """Copies sent, and sent electronically, in ``period``: the total and the rows of ``by``."""
-    entries = scope.entries().filter(_in(period), cancelled_at__isnull=True,
-                                     letter__direction=Direction.OUTGOING)
-    group = _group(by)
-    counted = _list(entries.values(**group, ch=F("letter__dispatches__channel"))
-                    .annotate(copies=Count("letter__dispatches"),
-                              lines=Count("pk", distinct=True)))
-    letters = (_list(entries.values(**group).annotate(n=Count("pk"))) if group
-               else [entries.aggregate(n=Count("pk"))])
-    rows = _rows(by, scope, period, [_key(by, line["g"]) for line in letters if "g" in line],
-                 SENT_CHANNELS)
-    for r in counted:
-        row = rows[_key(by, r["g"])] if group else rows["total"]
-        channel = r["ch"] or UNRECORDED
-        copies = r["copies"] if r["ch"] else r["lines"]
-        row.by_channel[channel] += copies
-        row.total += copies
-        if channel in ELECTRONIC_CHANNELS:
-            row.part += copies
-    for line in letters:
-        (rows[_key(by, line["g"])] if group else rows["total"]).letters += line["n"]
+    columns = tuple(f"sent_{c}" for c in SENT_CHANNELS)
+    found = tallies.read(scope, period.start, period.end, by=None if by == "channel" else by,
+                         columns=(*columns, "letters"))
+    rows = _rows(by, scope, period, found, SENT_CHANNELS)
+    for key, sums in found.items():
+        row = rows[key]
+        for channel in SENT_CHANNELS:
+            copies = sums[f"sent_{channel}"]
+            row.by_channel[channel] += copies
+            row.total += copies
+            if channel in ELECTRONIC_CHANNELS:
+                row.part += copies
+        row.letters += sums["letters"]
     return _total(rows, SENT_CHANNELS), list(rows.values())
 
 
 def received_share(scope: Scope, period: Period, *, by: By = "channel"
                    ) -> tuple[Figures, list[Figures]]:
     """Letters received, and received electronically, in ``period``."""
-    entries = scope.entries().filter(
-        _in(period), cancelled_at__isnull=True, series__kind__in=INCOMING_SERIES,
-        letter__direction=Direction.INCOMING, handover__isnull=True,
-    )
-    group = _group(by)
-    counted = _list(entries.values(**group, via=F("letter__received_via"))
-                    .annotate(n=Count("pk")))
-    rows = _rows(by, scope, period, [_key(by, r["g"]) for r in counted if "g" in r],
-                 RECEIVED_CHANNELS)
-    for r in counted:
-        row = rows[_key(by, r["g"])] if group else rows["total"]
-        channel = r["via"] if r["via"] in RECEIVED_CHANNELS else PAPER
-        row.by_channel[channel] += r["n"]
-        row.total += r["n"]
-        row.letters += r["n"]
-        if channel in ELECTRONIC_CHANNELS:
-            row.part += r["n"]
+    found = tallies.read(scope, period.start, period.end, by=None if by == "channel" else by,
+                         columns=tuple(f"recv_{c}" for c in RECEIVED_CHANNELS))
+    rows = _rows(by, scope, period, found, RECEIVED_CHANNELS)
+    for key, sums in found.items():
+        row = rows[key]
+        for channel in RECEIVED_CHANNELS:
+            n = sums[f"recv_{channel}"]
+            row.by_channel[channel] += n
+            row.total += n
+            row.letters += n
+            if channel in ELECTRONIC_CHANNELS:
+                row.part += n
     return _total(rows, RECEIVED_CHANNELS), list(rows.values())
 
 
 def signed_share(scope: Scope, period: Period, *, by: By = "channel"
                  ) -> tuple[Figures, list[Figures]]:
     """Letters sent in ``period``, and those whose main file is validly signed (CA)."""
-    valid = SignatureCheck.objects.filter(
-        tenant_id=OuterRef(OuterRef("series__registry__tenant_id")), status=CheckStatus.VALID,
-        blob_id=OuterRef("blob_id"),
-    )
-    signed_main = LetterFile.objects.filter(letter_id=OuterRef("letter_id"),
-                                            role=FileRole.MAIN).filter(Exists(valid))
-    entries = (scope.entries().filter(_in(period), cancelled_at__isnull=True,
-                                      letter__direction=Direction.OUTGOING)
-               .annotate(signed=Exists(signed_main)))
-    group = _group(by)
-    counted = _list(entries.values(**group, s=F("signed")).annotate(n=Count("pk")))
     channels = ("signed", "unsigned")
-    rows = _rows(by, scope, period, [_key(by, r["g"]) for r in counted if "g" in r], channels)
-    for r in counted:
-        row = rows[_key(by, r["g"])] if group else rows["total"]
-        row.total += r["n"]
-        row.letters += r["n"]
-        if r["s"]:
-            row.part += r["n"]
-            row.by_channel["signed"] += r["n"]
-        else:
-            row.by_channel["unsigned"] += r["n"]
+    found = tallies.read(scope, period.start, period.end, by=None if by == "channel" else by,
+                         columns=("letters", "signed"))
+    rows = _rows(by, scope, period, found, channels)
+    for key, sums in found.items():
+        row = rows[key]
+        row.total += sums["letters"]
+        row.letters += sums["letters"]
+        row.part += sums["signed"]
+        row.by_channel["signed"] += sums["signed"]
+        row.by_channel["unsigned"] += sums["letters"] - sums["signed"]
     return _total(rows, channels), list(rows.values())
 
 

@@ -13,7 +13,8 @@ All start, like the shares, from the register lines of the scope that are not ca
   who acknowledged (รับทราบแล้ว).
 
 Durations are reported as counts within one hour, one day, three days and seven days
-(cumulative), which add up exactly and aggregate exactly, unlike averages.
+(cumulative), which add up exactly and aggregate exactly, unlike averages: they are counted
+ahead by day with the shares (``tallies``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from saraban.letters.models import INCOMING_SERIES, Direction, RegisterEntry, Urgency
-from saraban.routing.models import OPEN_STATES, Assignment, CircularRecipient
+from saraban.routing.models import OPEN_STATES, Assignment
 
+from . import tallies
 from .indicators import Scope
 from .periods import Period
 
@@ -35,8 +37,7 @@ __all__ = ["WITHIN", "Pending", "Receipts", "Timing", "circular_receipts", "pend
            "service_document", "time_to_close", "time_to_first_action", "time_to_register"]
 
 #: The steps of the duration buckets (cumulative: "within one day" includes "within an hour").
-WITHIN: Final = (("1h", dt.timedelta(hours=1)), ("1d", dt.timedelta(days=1)),
-                 ("3d", dt.timedelta(days=3)), ("7d", dt.timedelta(days=7)))
+WITHIN: Final = tallies.TIMING_STEPS
 
 
 @dataclass(slots=True)
@@ -78,64 +79,48 @@ class Receipts:
                 "acknowledged": self.acknowledged, "share": self.share}
 
 
-def _received(scope: Scope, period: Period | None) -> QuerySet[RegisterEntry]:
+def _received(scope: Scope) -> QuerySet[RegisterEntry]:
     """Arrivals: incoming lines, not cancelled, not the second registration of a hand-over."""
-    entries = scope.entries().filter(cancelled_at__isnull=True, series__kind__in=INCOMING_SERIES,
-                                     letter__direction=Direction.INCOMING,
-                                     handover__isnull=True)
-    if period is not None:
-        lo, hi = period.bounds
-        entries = entries.filter(registered_at__gte=lo, registered_at__lt=hi)
-    return entries
+    return scope.entries().filter(cancelled_at__isnull=True, series__kind__in=INCOMING_SERIES,
+                                  letter__direction=Direction.INCOMING, handover__isnull=True)
 
 
-def _timing(entries: QuerySet[RegisterEntry], start: str, end: str, done: Q) -> Timing:
-    """Count ``entries``, those ``done``, and those whose ``end`` came within each step after
-    ``start`` (two annotations of the same rows; one query)."""
-    spans = {f"w{key}": Count("pk", filter=done & Q(**{f"{end}__lte": F(start) + step}))
-             for key, step in WITHIN}
-    row = entries.aggregate(total=Count("pk"), done=Count("pk", filter=done), **spans)
-    return Timing(total=row["total"], done=row["done"],
-                  within={key: row[f"w{key}"] for key, _ in WITHIN})
+def _timings(scope: Scope, period: Period, prefixes: tuple[str, ...]) -> dict[str, Timing]:
+    """The timings named by their tally ``prefixes`` (``tallies.count`` counts them)."""
+    columns = tuple(c for c in tallies.COLUMNS if c.split("_")[0] in prefixes)
+    sums = tallies.read(scope, period.start, period.end, columns=columns).get("total", {})
+    return {p: Timing(total=sums.get(f"{p}_total", 0), done=sums.get(f"{p}_done", 0),
+                      within={key: sums.get(f"{p}_{key}", 0) for key, _ in WITHIN})
+            for p in prefixes}
 
 
 def time_to_register(scope: Scope, period: Period) -> Timing:
     """Electronic arrivals registered in ``period``: from the inbox to the receipt number."""
-    entries = _received(scope, period).filter(inbox__isnull=False).annotate(
-        arrived=F("inbox__received_at"))
-    return _timing(entries, "arrived", "registered_at", Q())
+    return _timings(scope, period, ("ttr",))["ttr"]
 
 
 def time_to_first_action(scope: Scope, period: Period) -> Timing:
     """Arrivals registered in ``period``: from the receipt number to the first assignment."""
-    first = (Assignment.objects.filter(letter_id=OuterRef("letter_id"))
-             .order_by().values("letter_id").annotate(at=Min("created_at")).values("at"))
-    entries = _received(scope, period).annotate(acted=Subquery(first))
-    return _timing(entries, "registered_at", "acted", Q(acted__isnull=False))
+    return _timings(scope, period, ("tfa",))["tfa"]
 
 
 def time_to_close(scope: Scope, period: Period) -> Timing:
     """Arrivals registered in ``period``: from the receipt number to the last assignment
     closed, for the letters sent on whose every assignment is closed."""
-    last = (Assignment.objects.filter(letter_id=OuterRef("letter_id"))
-            .order_by().values("letter_id").annotate(at=Max("closed_at")).values("at"))
-    still_open = Assignment.objects.filter(letter_id=OuterRef("letter_id"),
-                                           closed_at__isnull=True)
-    # A last closing moment means at least one assignment; none still open means all closed.
-    entries = _received(scope, period).annotate(closed=Subquery(last), open=Exists(still_open))
-    done = Q(open=False, closed__isnull=False)
-    return _timing(entries, "registered_at", "closed", done)
+    return _timings(scope, period, ("ttc",))["ttc"]
 
 
 def pending(scope: Scope, *, now: dt.datetime | None = None) -> Pending:
     """Letters registered in the scope with an open assignment now, by urgency; overdue when
-    an open assignment is past its due date."""
+    an open assignment is past its due date. Starts from the open assignments (few, whatever
+    the size of the registers)."""
     now = now or timezone.now()
-    open_now = Assignment.objects.filter(letter_id=OuterRef("letter_id"), state__in=OPEN_STATES)
-    late = open_now.filter(due_at__lt=now)
-    rows = (_received(scope, None).filter(Exists(open_now)).values("letter__urgency")
+    open_now = Assignment.objects.filter(state__in=OPEN_STATES)
+    rows = (_received(scope).filter(letter_id__in=open_now.values("letter_id"))
+            .values("letter__urgency")
             .annotate(n=Count("letter_id", distinct=True),
-                      overdue=Count("letter_id", distinct=True, filter=Q(Exists(late))))
+                      overdue=Count("letter_id", distinct=True, filter=Q(letter_id__in=open_now
+                                    .filter(due_at__lt=now).values("letter_id"))))
             .order_by())
     result = Pending(by_urgency={str(u.label): 0 for u in Urgency},
                      overdue_by_urgency={str(u.label): 0 for u in Urgency})
@@ -149,16 +134,13 @@ def pending(scope: Scope, *, now: dt.datetime | None = None) -> Pending:
 
 
 def circular_receipts(scope: Scope, period: Period) -> Receipts:
-    """The inside recipients of the circulars numbered in ``period`` and their read receipts."""
-    lo, hi = period.bounds
-    letters = (scope.entries().filter(cancelled_at__isnull=True, registered_at__gte=lo,
-                                      registered_at__lt=hi)
-               .values("letter_id"))
-    row = CircularRecipient.objects.filter(letter_id__in=letters).aggregate(
-        circulars=Count("letter_id", distinct=True), recipients=Count("pk"),
-        acknowledged=Count("pk", filter=Q(acknowledged_at__isnull=False)))
-    return Receipts(circulars=row["circulars"], recipients=row["recipients"],
-                    acknowledged=row["acknowledged"])
+    """The inside recipients of the circulars numbered in ``period`` and their read receipts
+    (each circular counted with its first registration)."""
+    sums = tallies.read(scope, period.start, period.end,
+                        columns=("circ_letters", "circ_recipients", "circ_ack")).get("total", {})
+    return Receipts(circulars=sums.get("circ_letters", 0),
+                    recipients=sums.get("circ_recipients", 0),
+                    acknowledged=sums.get("circ_ack", 0))
 
 
 #: name -> Thai title, for the service timings.
@@ -171,9 +153,9 @@ TIMINGS: Final = {
 
 def service_document(scope: Scope, period: Period) -> dict[str, Any]:
     """Every service indicator of ``scope`` over ``period`` (pending: now)."""
-    timings = {"time_to_register": time_to_register(scope, period),
-               "time_to_first_action": time_to_first_action(scope, period),
-               "time_to_close": time_to_close(scope, period)}
+    found = _timings(scope, period, ("ttr", "tfa", "ttc"))
+    timings = {"time_to_register": found["ttr"], "time_to_first_action": found["tfa"],
+               "time_to_close": found["ttc"]}
     return {
         **{name: {"title": TIMINGS[name], **t.as_dict()} for name, t in timings.items()},
         "pending": pending(scope).as_dict(),

@@ -26,6 +26,7 @@ from saraban.letters.models import (
     SeriesKind,
     Urgency,
 )
+from saraban.letters.signals import letters_changed
 from saraban.letters.stamping import stamps_enqueue
 
 from .deadlines import due_for
@@ -363,6 +364,7 @@ def circular_distribute(
             + [CircularRecipient(letter=letter, person=p, created_at=now) for p in people],
             ignore_conflicts=False,
         )
+        letters_changed.send(sender=CircularRecipient, letter_ids=[letter.pk])
         _audit(actor, letter, "circular_distribute",
                to=[u.name_th for u in units] + [p.display_name() for p in people])
         notified: list[Person] = list(people)

@@ -270,3 +270,32 @@ def as_counts(rows: list[Any]) -> dict[str, Counter[str]]:
     """The indicators' rows in the oracle's shape (channels with zero dropped)."""
     return {r.key: Counter({c: n for c, n in r.by_channel.items() if n})
             for r in rows if r.total}
+
+
+def change_after_counting(gen: Generated, *, seed: int = 7) -> set[int]:
+    """Changes that reach back into days already counted ahead: numbers cancelled, letters
+    registered on a day long past (as when the clock of a restored server ran behind), and a
+    signature check whose verdict changed. Returns the letters they touched."""
+    rnd = random.Random(seed)
+    touched: set[int] = set()
+    live = list(RegisterEntry.objects.filter(cancelled_at__isnull=True)
+                .select_related("series__registry").order_by("pk"))
+    for entry in rnd.sample(live, 3):
+        entry_cancel(actor=resolve_actor(gen.clerks[entry.series.registry_id]), entry=entry,
+                     reason="ยกเลิกภายหลัง")
+        touched.add(entry.letter_id)
+    with time_machine.travel(dt.datetime(2026, 9, 30, 10, 15, tzinfo=B), tick=False):
+        seals = {t: (tiny_pdf("ลงนามภายหลัง"), tiny_pdf("ภายหลัง"))
+                 for t in {r.tenant_id for r in gen.registries}}
+        for registry in (gen.registries[0], gen.registries[-1]):
+            before = set(RegisterEntry.objects.values_list("letter_id", flat=True))
+            _outgoing(gen, registry, rnd, seals)
+            touched |= set(RegisterEntry.objects.values_list("letter_id", flat=True)) - before
+            touched.add(_incoming(gen, registry, rnd).letter_id)
+    check = SignatureCheck.objects.filter(status="valid").order_by("pk").first()
+    assert check is not None
+    check.status = "invalid"
+    check.save()
+    touched |= set(LetterFile.objects.filter(blob_id=check.blob_id).values_list("letter_id",
+                                                                                flat=True))
+    return touched

@@ -16,7 +16,9 @@ from saraban.exchange.mail.mailboxes import mailbox_add
 from saraban.exchange.models import InboxMessage
 from saraban.exchange.tests.test_mail_intake import ADDRESS, letter_mail
 from saraban.letters.services import LetterDetails, letter_register_incoming
+from saraban.reports import tallies
 from saraban.reports.indicators import Scope
+from saraban.reports.models import TallyDirty
 from saraban.reports.periods import Period, month
 from saraban.reports.service import (
     circular_receipts,
@@ -40,8 +42,10 @@ def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 1, day, hour, minute, tzinfo=BANGKOK)
 
 
-@pytest.fixture
-def letters(org):
+@pytest.fixture(params=["live", "counted", "midway", "midway_counted"])
+def letters(org, request):
+    """The letters below; their figures counted ahead by the worker never, at the end, half
+    way (before they were sent on and read: those changes are counted live), or both."""
     clerk = resolve_actor(org.clerk)
     director = resolve_actor(org.director)
     box = mailbox_add(agency=org.ministry, address=ADDRESS)
@@ -70,6 +74,8 @@ def letters(org):
     b = by_mail(at(8, 9), at(10, 9), "หนังสือ ข")                 # two days in the inbox
     c = on_paper(at(10, 9), urgency=1)                              # never sent on
     d = on_paper(at(10, 9), urgency=3)
+    if request.param.startswith("midway"):
+        assert tallies.fold_dirty() == 4
     first = assign(a, at(10, 10), dt.date(2026, 1, 20))             # sent on within an hour
     with time_machine.travel(at(11, 9), tick=False):
         routing_acknowledge(actor=director, assignment=first)
@@ -82,6 +88,12 @@ def letters(org):
     with time_machine.travel(at(11, 8), tick=False):
         circular_acknowledge(actor=resolve_actor(org.officer),
                              recipient=CircularRecipient.objects.get(person=org.officer))
+    if request.param.endswith("counted"):
+        assert tallies.fold_dirty() > 0
+        assert not TallyDirty.objects.exists()
+    elif request.param == "midway":
+        assert set(TallyDirty.objects.values_list("letter_id", flat=True)) == {
+            a.pk, b.pk, c.pk, d.pk}
     return a, b, c, d
 
 

@@ -61,6 +61,7 @@ class Command(BaseCommand):
         if not options["startup_delay"]:
             argv.append("--no-startup-delay")
         from saraban.exchange.worker import drain, start_delivery_thread
+        from saraban.reports.tallies import fold_dirty
         from saraban.search.index import index_dirty
 
         if options["batch"]:
@@ -68,6 +69,7 @@ class Command(BaseCommand):
             call_command("db_worker", *argv, verbosity=options["verbosity"])
             drain()
             index_dirty()
+            fold_dirty()
             audit_checkpoint()
             certificate_checks()
             return
@@ -75,6 +77,8 @@ class Command(BaseCommand):
         stop_reminders = start_reminder_thread(interval=REMINDER_INTERVAL)
         stop_index = start_loop_thread(index_dirty, name="saraban-search-index",
                                        interval=INDEX_INTERVAL)
+        stop_tallies = start_loop_thread(fold_dirty, name="saraban-report-tallies",
+                                         interval=TALLY_INTERVAL)
         stop_checkpoints = start_loop_thread(
             audit_checkpoint, name="saraban-audit-checkpoints",
             interval=float(settings.SARABAN_AUDIT_CHECKPOINT_SECONDS))
@@ -87,6 +91,7 @@ class Command(BaseCommand):
             stop.set()
             stop_reminders.set()
             stop_index.set()
+            stop_tallies.set()
             stop_checkpoints.set()
             stop_certificates.set()
 
@@ -103,6 +108,7 @@ def certificate_checks() -> None:
 
 REMINDER_INTERVAL = 300.0  # seconds between reminder passes (routing deadlines)
 INDEX_INTERVAL = 1.0  # seconds between passes over the letters marked for the search index
+TALLY_INTERVAL = 2.0  # ... and over those marked for the indicators' figures
 
 
 def run_reminders(stop: threading.Event, *, interval: float) -> None:
