@@ -92,6 +92,18 @@ def thai_date(
     return with_digits(text, digits)
 
 
+def thai_form_date(value: dt.date | dt.datetime, *, digits: Digits = "arabic") -> str:
+    """``วันที่ 5 เดือน มิถุนายน พ.ศ. 2552``: the date line of the official register forms (a
+    datetime as seen in Bangkok).
+
+    >>> thai_form_date(dt.date(2026, 1, 15), digits="thai")
+    'วันที่ ๑๕ เดือน มกราคม พ.ศ. ๒๕๖๙'
+    """
+    day = bangkok(value).date() if isinstance(value, dt.datetime) else value
+    text = f"วันที่ {day.day} เดือน {MONTHS[day.month - 1]} พ.ศ. {day.year + BE_OFFSET}"
+    return with_digits(text, digits)
+
+
 def thai_datetime(moment: dt.datetime, *, digits: Digits = "arabic") -> str:
     """``5 มิ.ย. 2552 เวลา 14:05 น.``: the short date and the Bangkok time."""
     local = bangkok(moment)

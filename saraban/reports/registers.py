@@ -34,7 +34,7 @@ from django.db.models import Prefetch, QuerySet
 
 from saraban.agencies.models import Person
 from saraban.core.errors import ValidationFailed
-from saraban.core.thai import BE_OFFSET, MONTHS, Digits, bangkok, thai_date, with_digits
+from saraban.core.thai import Digits, bangkok, thai_date, thai_form_date, with_digits
 from saraban.letters.access import visible_letters
 from saraban.letters.models import (
     ELECTRONIC_CHANNELS,
@@ -215,11 +215,6 @@ def delivery_lines(registry: Registry, period: Period, *, reader: Person | None
 
 
 
-def _day_label(iso: str) -> str:
-    day = dt.date.fromisoformat(iso)
-    return f"วันที่ {day.day} เดือน {MONTHS[day.month - 1]} พ.ศ. {day.year + BE_OFFSET}"
-
-
 def register_pdf(series: Series, lines: list[RegisterLine], period: Period, *,
                  thai_digits: bool = False) -> bytes:
     """The printout of ``lines`` (from :func:`register_lines`) as a PDF."""
@@ -229,7 +224,7 @@ def register_pdf(series: Series, lines: list[RegisterLine], period: Period, *,
     def t(text: str) -> str:
         return with_digits(text, digits)
 
-    days = [{"label": t(_day_label(day)),
+    days = [{"label": thai_form_date(dt.date.fromisoformat(day), digits=digits),
              "lines": [{k: t(v) if isinstance(v, str) else v for k, v in asdict(line).items()}
                        for line in group]}
             for day, group in itertools.groupby(lines, key=lambda line: line.day)]
@@ -252,7 +247,7 @@ def delivery_pdf(registry: Registry, lines: list[DeliveryLine], period: Period, 
     def t(text: str) -> str:
         return with_digits(text, digits)
 
-    days = [{"label": t(_day_label(day)),
+    days = [{"label": thai_form_date(dt.date.fromisoformat(day), digits=digits),
              "lines": [{k: t(v) for k, v in asdict(line).items()} for line in group]}
             for day, group in itertools.groupby(lines, key=lambda line: line.day)]
     data = {

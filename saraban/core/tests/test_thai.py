@@ -18,6 +18,7 @@ from saraban.core.thai import (
     thai_date,
     thai_datetime,
     thai_digits,
+    thai_form_date,
 )
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -107,6 +108,7 @@ def test_new_year_in_bangkok_comes_while_utc_is_still_in_the_old_year():
     [
         lambda m: thai_date(m),
         lambda m: thai_datetime(m),
+        lambda m: thai_form_date(m),
         lambda m: be_year(m),
     ],
 )
@@ -140,3 +142,23 @@ def test_parse_be_year_examples():
     assert parse_be_year("๒๕๖๙") == 2569
     assert parse_be_year("2026") == 2569
     assert parse_be_year(" 2569 ") == 2569
+
+
+@given(plus_seven_dates, st.sampled_from(["arabic", "thai"]))
+def test_the_register_forms_date_line_is_the_thai_date_in_words(day, digits):
+    line = thai_form_date(day, digits=digits)
+    assert line == thai_form_date(dt.datetime.combine(day, dt.time(23, 59), tzinfo=BANGKOK),
+                                  digits=digits)
+    words = arabic_digits(line).split(" ")
+    assert words[0::2] == ["วันที่", "เดือน", "พ.ศ."]
+    assert " ".join(words[1::2]) == thai_date(day)
+    assert (digits == "thai") == (line != arabic_digits(line))
+
+
+def test_the_register_forms_date_line_examples():
+    assert thai_form_date(dt.date(2009, 6, 5)) == "วันที่ 5 เดือน มิถุนายน พ.ศ. 2552"
+    assert thai_form_date(dt.date(2026, 1, 15), digits="thai") == (
+        "วันที่ ๑๕ เดือน มกราคม พ.ศ. ๒๕๖๙")
+    # 17:00 UTC on 31 December is already new year's day in Bangkok
+    new_year = dt.datetime(2025, 12, 31, 17, 0, tzinfo=dt.UTC)
+    assert thai_form_date(new_year) == "วันที่ 1 เดือน มกราคม พ.ศ. 2569"

@@ -48,6 +48,4 @@ def thaiformdate(value: dt.date | dt.datetime | None) -> str:
     """``วันที่ 5 เดือน มิถุนายน พ.ศ. 2552``: the date line of the official register forms."""
     if value is None:
         return ""
-    day = thai.bangkok(value).date() if isinstance(value, dt.datetime) else value
-    text = f"วันที่ {day.day} เดือน {thai.MONTHS[day.month - 1]} พ.ศ. {day.year + thai.BE_OFFSET}"
-    return thai.with_digits(text, _digits())
+    return thai.thai_form_date(value, digits=_digits())

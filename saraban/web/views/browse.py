@@ -144,7 +144,9 @@ def registers(request: HttpRequest) -> HttpResponse:
     return render(request, "web/registers/index.html", {"registries": registries})
 
 
-def _series_for(person: Person, registry_id: int, kind: str) -> Series:
+def series_for(person: Person, registry_id: int, kind: str) -> Series:
+    """The series ``kind`` of a registry whose registers ``person`` may browse, its registry
+    attached; ``Http404`` for anything else (an unknown kind, another agency's registry)."""
     if kind not in SeriesKind.values:
         raise Http404
     registry = viewable_registries(person).filter(pk=registry_id).first()
@@ -199,7 +201,7 @@ def _is_incoming(series: Series) -> bool:
 @login_required
 def register_list(request: HttpRequest, registry_id: int, kind: str) -> HttpResponse:
     person = person_of(request)
-    series = _series_for(person, registry_id, kind)
+    series = series_for(person, registry_id, kind)
     form = RegisterFilterForm(request.GET or None)
     entries, year = _filtered(register_entries(person, series), form)
     page = Paginator(entries.order_by("-number"), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -240,7 +242,7 @@ def _by_day(entries: Iterable[RegisterEntry]) -> list[PrintDay]:
 def register_print(request: HttpRequest, registry_id: int, kind: str) -> HttpResponse:
     """แบบที่ 12 (incoming series) or แบบที่ 14 (the others), one block per registration day."""
     person = person_of(request)
-    series = _series_for(person, registry_id, kind)
+    series = series_for(person, registry_id, kind)
     form = RegisterFilterForm(request.GET or None)
     entries, year = _filtered(register_entries(person, series), form)
     incoming = _is_incoming(series)

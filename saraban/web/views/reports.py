@@ -50,8 +50,7 @@ from saraban.reports.registers import (
 from saraban.reports.service import TIMINGS, service_document
 from saraban.reports.summary import summary_pdf
 
-from .browse import _series_for as series_for
-from .browse import person_of
+from .browse import person_of, series_for
 
 FORBIDDEN = "ท่านไม่มีสิทธิ์ดูรายงานตัวชี้วัด หรือไม่พบหน่วยงานที่ระบุ"
 

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 from django.utils import timezone
 
 from saraban.agencies.models import Agency
-from saraban.core.errors import SarabanError
+from saraban.core.errors import NotFound, SarabanError
 
 from ...access import agency_by_code
 from ...export import kpi_document, to_csv, to_xlsx
@@ -41,6 +40,15 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise CommandError(f"not a date (YYYY-MM-DD): {text}") from exc
+
+
+def _agency(text: str) -> Agency:
+    """The agency named by exchange code or id (the one lookup of the reports' screens)."""
+    try:
+        return agency_by_code(text)
+    except NotFound as exc:
+        raise CommandError(f"{exc.code}: no such agency: {text.strip()}",
+                           returncode=2) from exc
 
 
 class Command(BaseCommand):
@@ -70,13 +78,7 @@ class Command(BaseCommand):
         if options["action"] == "lpa":
             self._lpa(options)
             return
-        text = str(options["agency"]).strip()
-        where = Q(exchange_code=text)
-        if text.isdigit() and len(text) < 19:
-            where |= Q(pk=int(text))
-        agency = Agency.objects.filter(where).first()
-        if agency is None:
-            raise CommandError(f"no such agency: {text}", returncode=2)
+        agency = _agency(str(options["agency"]))
         try:
             period = parse_period(start=options["date_from"], end=options["date_to"],
                                   fiscal=options["fiscal_year"], quarter=options["quarter"],
@@ -109,7 +111,7 @@ class Command(BaseCommand):
 
     def _lpa(self, options: dict[str, Any]) -> None:
         try:
-            agency = agency_by_code(str(options["agency"]))
+            agency = _agency(str(options["agency"]))
             pack = lpa_pack(agency, options["fiscal_year"], today=timezone.localdate())
         except SarabanError as exc:
             raise CommandError(f"{exc.code}: {exc.message}", returncode=2) from exc
