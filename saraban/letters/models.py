@@ -287,6 +287,8 @@ class RegisterEntry(models.Model):
                 fields=["series", "year_be", "number"], name="registerentry_unique_number"
             )
         ]
+        # A register's lines by day: printouts and the indicators' counts of a day.
+        indexes = [models.Index(fields=["series", "registered_at"], name="registerentry_day")]
 
     def __str__(self) -> str:
         return self.formatted

@@ -59,7 +59,7 @@ TIMING_STEPS: Final = (("1h", dt.timedelta(hours=1)), ("1d", dt.timedelta(days=1
 #: Arrival channels with a column of their own; anything else arrived on paper.
 RECEIVED_BY: Final = frozenset({Channel.SARABAN.value, Channel.EMAIL.value, Channel.ECMS.value})
 _LOCK: Final = 0x5A_52_54_41_4C  # PostgreSQL advisory lock of the writers of tallies
-_CHUNK: Final = 50  # registries per OR-ed condition (SQLite's expression depth)
+_CHUNK: Final = 100  # (registry, day) pairs per OR-ed condition (SQLite's expression depth)
 
 Pair = tuple[int, dt.date]
 Counts = dict[Pair, dict[str, int]]
@@ -97,9 +97,11 @@ def _timing(rows: QuerySet[RegisterEntry], prefix: str, start: str, end: str,
     return {f"{prefix}_total": Count("pk"), f"{prefix}_done": Count("pk", filter=done), **spans}
 
 
-def count(entries: QuerySet[RegisterEntry]) -> Counts:
+def count(entries: QuerySet[RegisterEntry], columns: Iterable[str] = COLUMNS) -> Counts:
     """Count the lines of ``entries`` (cancelled ones are left out here) by registry and
-    Bangkok day of registration: a fixed number of grouped queries."""
+    Bangkok day of registration: a fixed number of grouped queries, only those that give
+    ``columns`` (a row may hold other columns too)."""
+    wanted = {c.split("_")[0] for c in columns}
     live = entries.filter(cancelled_at__isnull=True).annotate(
         reg=F("series__registry_id"), d=TruncDate("registered_at", tzinfo=BANGKOK))
     out: Counts = defaultdict(_zero)
@@ -108,35 +110,61 @@ def count(entries: QuerySet[RegisterEntry]) -> Counts:
         if n:
             out[(row["reg"], _day(row["d"]))][column] += n
 
-    # Sent: every recipient is one copy, by its channel; a letter without any, one copy.
     sent = live.filter(letter__direction=Direction.OUTGOING)
-    for r in _rows(sent.values("reg", "d", ch=F("letter__dispatches__channel"))
-                   .annotate(copies=Count("letter__dispatches"), lines=Count("pk", distinct=True))):
-        add(r, f"sent_{r['ch']}" if r["ch"] else "sent_unrecorded",
-            r["copies"] if r["ch"] else r["lines"])
-    valid = SignatureCheck.objects.filter(
-        tenant_id=OuterRef(OuterRef("series__registry__tenant_id")), status=CheckStatus.VALID,
-        blob_id=OuterRef("blob_id"))
-    signed_main = LetterFile.objects.filter(letter_id=OuterRef("letter_id"),
-                                            role=FileRole.MAIN).filter(Exists(valid))
-    for r in _rows(sent.annotate(signed=Exists(signed_main)).values("reg", "d")
-                   .annotate(n=Count("pk"), s=Count("pk", filter=Q(signed=True)))):
-        add(r, "letters", r["n"])
-        add(r, "signed", r["s"])
-    # Received: one arrival per letter (not the unit's second registration of a hand-over).
+    if "sent" in wanted:
+        # Every recipient is one copy, by its channel; a letter without any, one copy.
+        for r in _rows(sent.values("reg", "d", ch=F("letter__dispatches__channel"))
+                       .annotate(copies=Count("letter__dispatches"),
+                                 lines=Count("pk", distinct=True))):
+            add(r, f"sent_{r['ch']}" if r["ch"] else "sent_unrecorded",
+                r["copies"] if r["ch"] else r["lines"])
+    if wanted & {"letters", "signed"}:
+        valid = SignatureCheck.objects.filter(
+            tenant_id=OuterRef(OuterRef("series__registry__tenant_id")),
+            status=CheckStatus.VALID, blob_id=OuterRef("blob_id"))
+        signed_main = LetterFile.objects.filter(letter_id=OuterRef("letter_id"),
+                                                role=FileRole.MAIN).filter(Exists(valid))
+        for r in _rows(sent.annotate(signed=Exists(signed_main)).values("reg", "d")
+                       .annotate(n=Count("pk"), s=Count("pk", filter=Q(signed=True)))):
+            add(r, "letters", r["n"])
+            add(r, "signed", r["s"])
+    # Arrivals: one per letter (not the unit's second registration of a hand-over).
     received = live.filter(series__kind__in=INCOMING_SERIES, letter__direction=Direction.INCOMING,
                            handover__isnull=True)
-    for r in _rows(received.values("reg", "d", via=F("letter__received_via"))
-                   .annotate(n=Count("pk"))):
-        add(r, f"recv_{r['via'] if r['via'] in RECEIVED_BY else 'paper'}", r["n"])
-    # The service timings of the arrivals.
+    if "recv" in wanted:
+        for r in _rows(received.values("reg", "d", via=F("letter__received_via"))
+                       .annotate(n=Count("pk"))):
+            add(r, f"recv_{r['via'] if r['via'] in RECEIVED_BY else 'paper'}", r["n"])
+    for rows, prefix, start, end, done in _timings(received):
+        if prefix in wanted:
+            for r in _rows(rows.values("reg", "d").annotate(
+                    **_timing(rows, prefix, start, end, done))):
+                for column in COLUMNS:
+                    if column.startswith(f"{prefix}_"):
+                        add(r, column, r[column])
+    if "circ" in wanted:
+        # Circulars and their read receipts, with the letter's first registration.
+        circulars = live.filter(handover__isnull=True).filter(
+            Exists(CircularRecipient.objects.filter(letter_id=OuterRef("letter_id"))))
+        for r in _rows(circulars.values("reg", "d").annotate(
+                c=Count("letter_id", distinct=True), n=Count("letter__circular_to"),
+                a=Count("letter__circular_to",
+                        filter=Q(letter__circular_to__acknowledged_at__isnull=False)))):
+            add(r, "circ_letters", r["c"])
+            add(r, "circ_recipients", r["n"])
+            add(r, "circ_ack", r["a"])
+    return dict(out)
+
+
+def _timings(received: QuerySet[Any, Any]) -> list[tuple[QuerySet[Any, Any], str, str, str, Q]]:
+    """The service timings of the arrivals: (lines, prefix, start, end, when done)."""
     first = (Assignment.objects.filter(letter_id=OuterRef("letter_id"))
              .order_by().values("letter_id").annotate(at=Min("created_at")).values("at"))
     last = (Assignment.objects.filter(letter_id=OuterRef("letter_id"))
             .order_by().values("letter_id").annotate(at=Max("closed_at")).values("at"))
     still_open = Assignment.objects.filter(letter_id=OuterRef("letter_id"),
                                            closed_at__isnull=True)
-    timings = (
+    return [
         (received.filter(inbox__isnull=False).annotate(arrived=F("inbox__received_at")),
          "ttr", "arrived", "registered_at", Q()),
         (received.annotate(acted=Subquery(first)),
@@ -144,24 +172,7 @@ def count(entries: QuerySet[RegisterEntry]) -> Counts:
         # A last closing moment means an assignment; none still open means all are closed.
         (received.annotate(closed=Subquery(last), open=Exists(still_open)),
          "ttc", "registered_at", "closed", Q(open=False, closed__isnull=False)),
-    )
-    for rows, prefix, start, end, done in timings:
-        for r in _rows(rows.values("reg", "d").annotate(**_timing(rows, prefix, start, end,
-                                                                  done))):
-            for column in COLUMNS:
-                if column.startswith(f"{prefix}_"):
-                    add(r, column, r[column])
-    # Circulars and their read receipts, with the letter's first registration.
-    circulars = live.filter(handover__isnull=True).filter(
-        Exists(CircularRecipient.objects.filter(letter_id=OuterRef("letter_id"))))
-    for r in _rows(circulars.values("reg", "d").annotate(
-            c=Count("letter_id", distinct=True), n=Count("letter__circular_to"),
-            a=Count("letter__circular_to",
-                    filter=Q(letter__circular_to__acknowledged_at__isnull=False)))):
-        add(r, "circ_letters", r["c"])
-        add(r, "circ_recipients", r["n"])
-        add(r, "circ_ack", r["a"])
-    return dict(out)
+    ]
 
 
 # ---- marks and the worker ------------------------------------------------------------------
@@ -198,18 +209,26 @@ def _by_registry(pairs: Iterable[Pair]) -> dict[int, set[dt.date]]:
 
 
 def _chunks(days: dict[int, set[dt.date]]) -> Iterator[dict[int, set[dt.date]]]:
-    items = sorted(days.items())
-    for i in range(0, len(items), _CHUNK):
-        yield dict(items[i:i + _CHUNK])
+    """``days`` in parts of at most ``_CHUNK`` (registry, day) pairs."""
+    part: dict[int, set[dt.date]] = defaultdict(set)
+    size = 0
+    for reg, day in sorted((r, d) for r, ds in days.items() for d in ds):
+        if size == _CHUNK:
+            yield dict(part)
+            part, size = defaultdict(set), 0
+        part[reg].add(day)
+        size += 1
+    if size:
+        yield dict(part)
 
 
-def _count_days(days: dict[int, set[dt.date]]) -> Counts:
-    """``count`` of exactly these registries' days."""
-    where = _any(Q(series__registry_id=reg, registered_at__gte=_start(min(ds)),
-                   registered_at__lt=_start(max(ds) + dt.timedelta(days=1)))
-                 for reg, ds in days.items())
-    return {pair: cols for pair, cols in count(RegisterEntry.objects.filter(where)).items()
-            if pair[1] in days.get(pair[0], ())}
+def _count_days(days: dict[int, set[dt.date]], columns: Iterable[str] = COLUMNS) -> Counts:
+    """``count`` of exactly these registries' days (each a range of ``registered_at``, which
+    the index ``registerentry_day`` serves)."""
+    where = _any(Q(series__registry_id=reg, registered_at__gte=_start(day),
+                   registered_at__lt=_start(day + dt.timedelta(days=1)))
+                 for reg, ds in days.items() for day in sorted(ds))
+    return count(RegisterEntry.objects.filter(where), columns)
 
 
 def _month_sums(days: dict[int, set[dt.date]]) -> dict[Pair, dict[str, int]]:
@@ -408,7 +427,7 @@ def _correct(sums: dict[str, dict[str, int]], dirty: set[Pair], by: str | None,
             row = sums[key(r["registry_id"], r["day"])]
             for c in columns:
                 row[c] -= r[c]
-        for (reg, day), cols in _count_days(days).items():
+        for (reg, day), cols in _count_days(days, columns).items():
             row = sums[key(reg, day)]
             for c in columns:
                 row[c] += cols[c]

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('letters', '0006_dispatch_fax'),
+        ('letters', '0007_registerentry_day'),
     ]
 
     operations = [
