@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import typst
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from saraban.agencies.models import Person
 from saraban.core.errors import ValidationFailed
@@ -192,6 +192,9 @@ def delivery_lines(registry: Registry, period: Period, *, reader: Person | None
         entries = entries.filter(letter__in=visible_letters(reader))
     paper = (Dispatch.objects.exclude(channel__in=ELECTRONIC_CHANNELS)
              .select_related("recipient_agency").order_by("pk"))
+    # Only lines with a paper copy, so the limit below counts lines of the book (each gives
+    # at least one) and letters sent electronically cannot push a paper one past it.
+    entries = entries.filter(Exists(paper.filter(letter_id=OuterRef("letter_id"))))
     found = list(
         entries.select_related("letter__sender_agency")
         .prefetch_related(Prefetch("letter__dispatches", queryset=paper, to_attr="paper"))
@@ -209,7 +212,7 @@ def delivery_lines(registry: Registry, period: Period, *, reader: Person | None
                 subject=letter.subject, channel=d.channel,
                 remarks=f"{remarks} {d.address}" if d.address else remarks,
             ))
-    if len(lines) > MAX_LINES:
+    if len(found) > MAX_LINES or len(lines) > MAX_LINES:
         raise _too_long()
     return lines
 

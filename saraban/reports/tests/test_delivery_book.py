@@ -142,6 +142,17 @@ def test_too_many_copies_are_refused_never_cut(org, sent, monkeypatch):
     assert refused.value.code == "period_too_long"
 
 
+def test_letters_sent_electronically_never_push_a_paper_copy_out(org, sent, monkeypatch):
+    next_day = DAY + dt.timedelta(days=1)
+    with time_machine.travel(dt.datetime(2026, 1, 16, 8, 0, tzinfo=B), tick=False):
+        for n in range(3):  # numbered before the day's one paper copy
+            _send(org.clerk, org.central, f"ทางระบบ {n}",
+                  Recipient(channel="saraban", agency=org.province))
+    monkeypatch.setattr(registers, "MAX_LINES", 1)
+    [line] = delivery_lines(org.central, Period(next_day, next_day), reader=org.clerk)
+    assert line.number == sent["next_day"].formatted
+
+
 def test_the_book_downloads_from_the_register_page_with_the_same_rules(client, org, sent,
                                                                        lao_clerk):
     url = reverse("web:register_pdf", args=[org.central.pk, "delivery"])
