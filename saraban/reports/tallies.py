@@ -40,6 +40,7 @@ from saraban.letters.models import (
     LetterFile,
     RegisterEntry,
     Registry,
+    Series,
 )
 from saraban.routing.models import Assignment, CircularRecipient
 from saraban.signatures.models import CheckStatus, SignatureCheck
@@ -225,9 +226,12 @@ def _chunks(days: dict[int, set[dt.date]]) -> Iterator[dict[int, set[dt.date]]]:
 def _count_days(days: dict[int, set[dt.date]], columns: Iterable[str] = COLUMNS) -> Counts:
     """``count`` of exactly these registries' days (each a range of ``registered_at``, which
     the index ``registerentry_day`` serves)."""
-    where = _any(Q(series__registry_id=reg, registered_at__gte=_start(day),
+    series: dict[int, list[int]] = defaultdict(list)
+    for pk, reg in Series.objects.filter(registry_id__in=days).values_list("pk", "registry_id"):
+        series[reg].append(pk)
+    where = _any(Q(series_id__in=series[reg], registered_at__gte=_start(day),
                    registered_at__lt=_start(day + dt.timedelta(days=1)))
-                 for reg, ds in days.items() for day in sorted(ds))
+                 for reg, ds in days.items() for day in sorted(ds) if series[reg])
     return count(RegisterEntry.objects.filter(where), columns)
 
 
