@@ -12,6 +12,7 @@ import csv
 import io
 from typing import Any, Final
 
+from . import tallies
 from .indicators import (
     CHANNEL_LABELS,
     By,
@@ -39,6 +40,11 @@ LABELS: Final = {**CHANNEL_LABELS, "signed": "ลงนามด้วยใบ�
 
 def kpi_document(scope: Scope, period: Period, *, by: By = "channel") -> dict[str, Any]:
     """Every indicator of ``scope`` over ``period``, with the rows of ``by``."""
+    with tallies.shared():
+        return _kpi_document(scope, period, by=by)
+
+
+def _kpi_document(scope: Scope, period: Period, *, by: By) -> dict[str, Any]:
     agency = scope.agency
     indicators: dict[str, Any] = {}
     for name, (function, title, names) in INDICATORS.items():

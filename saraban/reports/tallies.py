@@ -22,6 +22,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import reduce
 from operator import or_
 from typing import Any, Final
@@ -48,7 +49,8 @@ from saraban.signatures.models import CheckStatus, SignatureCheck
 from .models import DayTally, MonthTally, TallyDirty, _Tally
 from .scope import Scope
 
-__all__ = ["COLUMNS", "TIMING_STEPS", "count", "fold_dirty", "mark", "read", "rebuild"]
+__all__ = ["COLUMNS", "TIMING_STEPS", "count", "fold_dirty", "mark", "read", "rebuild",
+           "shared"]
 
 #: The counted columns of a tally row, in the models' order.
 COLUMNS: Final[tuple[str, ...]] = tuple(
@@ -60,6 +62,8 @@ TIMING_STEPS: Final = (("1h", dt.timedelta(hours=1)), ("1d", dt.timedelta(days=1
 #: Arrival channels with a column of their own; anything else arrived on paper.
 RECEIVED_BY: Final = frozenset({Channel.SARABAN.value, Channel.EMAIL.value, Channel.ECMS.value})
 _LOCK: Final = 0x5A_52_54_41_4C  # PostgreSQL advisory lock of the writers of tallies
+_SHARED: ContextVar[dict[frozenset[tuple[int, dt.date]], Any] | None] = ContextVar(
+    "tallies_shared", default=None)
 _CHUNK: Final = 100  # (registry, day) pairs per OR-ed condition (SQLite's expression depth)
 
 Pair = tuple[int, dt.date]
@@ -411,11 +415,37 @@ def read(scope: Scope, start: dt.date, end: dt.date, *, by: str | None = None,
     return dict(sums)
 
 
+@contextmanager
+def shared() -> Iterator[None]:
+    """Within this block the reads share their count of the days that hold a marked letter:
+    a page showing several figures of one scope and period counts those days once."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def _correct(sums: dict[str, dict[str, int]], dirty: set[Pair], by: str | None,
              columns: Sequence[str]) -> None:
     """Replace the counted-ahead rows of the ``dirty`` days by a count from the registers."""
-    owners = {pk: (unit, tenant) for pk, unit, tenant in Registry.objects.filter(
-        pk__in={reg for reg, _ in dirty}).values_list("pk", "unit_id", "tenant_id")}
+    cache = _SHARED.get()
+    found = None if cache is None else cache.get(frozenset(dirty))
+    if found is None:
+        wanted = COLUMNS if cache is not None else columns
+        owners = {pk: (unit, tenant) for pk, unit, tenant in Registry.objects.filter(
+            pk__in={reg for reg, _ in dirty}).values_list("pk", "unit_id", "tenant_id")}
+        stale: list[dict[str, Any]] = []
+        live: Counts = {}
+        for days in _chunks(_by_registry(dirty)):
+            stale += DayTally.objects.filter(_any(Q(registry_id=reg, day__in=sorted(ds))
+                                                  for reg, ds in days.items())
+                                             ).values("registry_id", "day", *wanted)
+            live.update(_count_days(days, wanted))
+        found = (owners, stale, live)
+        if cache is not None:
+            cache[frozenset(dirty)] = found
+    owners, stale, live = found
 
     def key(reg: int, day: dt.date) -> str:
         if by == "unit":
@@ -424,14 +454,11 @@ def _correct(sums: dict[str, dict[str, int]], dirty: set[Pair], by: str | None,
             return str(owners[reg][1])
         return _key(by, day)
 
-    for days in _chunks(_by_registry(dirty)):
-        stale = DayTally.objects.filter(_any(Q(registry_id=reg, day__in=sorted(ds))
-                                             for reg, ds in days.items()))
-        for r in stale.values("registry_id", "day", *columns):
-            row = sums[key(r["registry_id"], r["day"])]
-            for c in columns:
-                row[c] -= r[c]
-        for (reg, day), cols in _count_days(days, columns).items():
-            row = sums[key(reg, day)]
-            for c in columns:
-                row[c] += cols[c]
+    for r in stale:
+        row = sums[key(r["registry_id"], r["day"])]
+        for c in columns:
+            row[c] -= r[c]
+    for (reg, day), cols in live.items():
+        row = sums[key(reg, day)]
+        for c in columns:
+            row[c] += cols[c]

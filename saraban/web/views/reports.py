@@ -49,6 +49,7 @@ from saraban.reports.registers import (
 )
 from saraban.reports.service import TIMINGS, service_document
 from saraban.reports.summary import summary_pdf
+from saraban.reports.tallies import shared
 
 from .browse import person_of, series_for
 
@@ -106,11 +107,13 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
         scope, period, params = _request(request)
     except SarabanError as exc:
         return _refused(request, exc)
-    sent, months = electronic_share(scope, period, by="month")
-    received, _ = received_share(scope, period)
-    signed, _ = signed_share(scope, period)
     by: By = "agency" if scope.hosted else "unit"
-    _total, ranked = electronic_share(scope, period, by=by)
+    with shared():  # the figures of one page count the days of changed letters once
+        sent, months = electronic_share(scope, period, by="month")
+        received, _ = received_share(scope, period)
+        signed, _ = signed_share(scope, period)
+        _total, ranked = electronic_share(scope, period, by=by)
+        service = service_document(scope, period)
     person = person_of(request)
     behind = "tenant" if by == "agency" else "unit"
     ranking = [{"figures": r, "query": _query(params, agency=r.key, hosted=""),
@@ -118,7 +121,6 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
                for r in sorted(ranked, key=lambda r: (r.share is None, -(r.share or 0)))]
     linked = connections(scope)
     overseen = list(overseen_agencies(person)[:200])
-    service = service_document(scope, period)
     timings = [{"name": name, **service[name]} for name in TIMINGS]
     channels = [{"name": c, "label": LABELS.get(c, c), "count": n,
                  "electronic": c in ELECTRONIC_CHANNELS,
