@@ -10,7 +10,7 @@ ECMS_PORT ?= 8780
 PG_URL ?= postgres://postgres@127.0.0.1:5432/saraban_make
 DEMO_ENV := SARABAN_DEMO=1
 
-.PHONY: audit-deps run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering demo clean \
+.PHONY: audit-deps run test test-sqlite test-postgres lint browser-deps signature-deps ocr-deps bench-numbering bench-kpi demo clean \
 	bench-exchange fault-exchange bench-ecms fault-ecms bench-mail fault-mail mail-deps bench-desk bench-documents bench-search \
 	bench-bombs attack
 
@@ -153,6 +153,10 @@ bench-bombs: $(VENV)/.installed-dev
 ## bench-search: 1,000,000 letters in PostgreSQL: query p50/p95/p99, index build time and size.
 bench-search: $(VENV)/.installed-dev
 	$(PY) bench/search.py
+
+## bench-kpi: a province's indicator view over 1,000 LAOs and 10,000,000 letters: p50/p95.
+bench-kpi: $(VENV)/.installed-dev
+	$(PY) bench/kpi.py
 
 ## attack: start a node and replay every finding of the attack of issue 11 (secrets, audit chain,
 ## slow clients, bombs, logins, access, server errors, schemathesis); non-zero exit if one is not held.
