@@ -27,6 +27,7 @@ from .models import (
     EcmsUnmatched,
     InboxMessage,
     OutboxMessage,
+    ReceivedReport,
 )
 
 
@@ -57,7 +58,7 @@ class DirectoryEntryAdmin(SuperuserOnly):
     list_display = ("code", "name_th", "node_url", "agency", "updated_at")
     search_fields = ("code", "name_th", "node_url")
     fields = ("code", "name_th", "node_url", "agency", "certificate_pem", "channels",
-              "ecms_department_id", "ecms_ministry_id", "ecms_node_url")
+              "ecms_department_id", "ecms_ministry_id", "ecms_node_url", "reports_to")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return _superuser(request)
@@ -121,6 +122,20 @@ class InboxMessageAdmin(SuperuserOnly):
     list_filter = ("state",)
     search_fields = ("message_id", "sender_code")
     list_select_related = ("recipient", "handled_by")
+
+
+@admin.register(ReceivedReport)
+class ReceivedReportAdmin(SuperuserOnly):
+    """Monthly indicator reports other agencies sent to agencies hosted here (read-only)."""
+
+    list_display = ("sender_code", "recipient", "month", "current", "generated_at",
+                    "received_at", "message_id")
+    list_filter = ("current", "month")
+    search_fields = ("sender_code", "message_id")
+    fields = ("sender_code", "recipient", "month", "current", "figures", "generated_at",
+              "received_at", "message_id", "envelope_digest")
+    readonly_fields = fields
+    list_select_related = ("recipient",)
 
 
 @admin.register(EcmsAccount)

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from saraban.agencies.actors import Actor
 from saraban.agencies.models import Agency
 from saraban.core.audit import audit_record
 from saraban.core.errors import ValidationFailed
@@ -124,6 +125,30 @@ def agency_enrol(
     audit_record(agency_id=agency.pk, action="exchange_enrol", actor=None,
                  details={"code": code, "kind": fields["kind"],
                           "fingerprint": crypto.fingerprint(fields["certificate_pem"])})
+    return entry
+
+
+@transaction.atomic
+def directory_set_reports_to(*, agency: Agency, code: str, actor: Actor | None = None
+                             ) -> DirectoryEntry:
+    """Name the overseer (its exchange code) a hosted agency sends its monthly indicator
+    report to by default (``saraban reports send-monthly``); an empty code clears it."""
+    entry = DirectoryEntry.objects.select_for_update().filter(agency=agency).first()
+    if entry is None:
+        raise ValidationFailed("ส่วนราชการนี้ยังไม่ได้ลงทะเบียนรับส่งหนังสือทางระบบ",
+                               code="sender_not_in_directory", field="agency")
+    code = code.strip()
+    if code == entry.code:
+        raise ValidationFailed("ส่งรายงานถึงส่วนราชการของตนเองไม่ได้",
+                               code="recipient_is_sender", field="code")
+    if code and not DirectoryEntry.objects.filter(code=code).exists():
+        raise ValidationFailed(f"ไม่พบหน่วยงานผู้รับในทะเบียนหน่วยงาน: {code}",
+                               code="unknown_exchange_recipient", field="code")
+    previous = entry.reports_to
+    entry.reports_to = code
+    entry.save(update_fields=["reports_to", "updated_at"])
+    audit_record(agency_id=agency.pk, action="exchange_reports_to", actor=actor,
+                 details={"code": code, "previous": previous})
     return entry
 
 

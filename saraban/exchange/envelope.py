@@ -2,12 +2,15 @@
 
 A message is a JSON object ``{"envelope": {...}, "signature": "...", "files": {...}}``:
 
-* ``envelope`` is what is signed (canonical JSON): ``v`` (1), ``type`` ("letter" or
-  "receipt"), ``id`` (a UUID, unique per sender), ``from`` and ``to`` (exchange codes),
+* ``envelope`` is what is signed (canonical JSON): ``v`` (1), ``type`` ("letter", "receipt"
+  or "report"), ``id`` (a UUID, unique per sender), ``from`` and ``to`` (exchange codes),
   ``sent_at`` (UTC, ISO 8601; renewed at each attempt), and for a letter ``letter`` (its
   registration details) and ``files`` (name, role, sha256, size, content type of each file),
   for a receipt ``receipt`` (``for``: the letter message id, ``status``: registered, rejected
-  or returned, ``number``, ``at``, ``reason``);
+  or returned, ``number``, ``at``, ``reason``), for a report ``report`` (an agency's monthly
+  indicator figures for its overseer: ``month``, the ISO first day; ``generated_at``;
+  ``sent`` with ``total``, ``electronic``, ``letters``, ``by_channel``; ``received`` with
+  ``total``, ``electronic``, ``by_channel``; ``signed`` with ``total``, ``signed``);
 * ``signature`` is ECDSA P-256/SHA-256 over the envelope by the sending agency's key,
   base64;
 * ``files`` maps each sha256 to the file's content in base64 (not signed: the signed
@@ -16,6 +19,11 @@ A message is a JSON object ``{"envelope": {...}, "signature": "...", "files": {.
 The receiver answers a transport receipt ``{"receipt": {...}, "signature": "..."}`` signed by
 the receiving agency: the message id, both codes, ``received_at``, the envelope's digest and
 the digests of the files it stored.
+
+A report is read more strictly than the rest of the envelope: a field it does not know, a
+negative count, a part larger than its total, channel counts that do not add up, or a month
+that has not begun yet is refused (``bad_report``), since what is accepted is added to the
+overseer's indicators as it is.
 """
 
 from __future__ import annotations
@@ -33,7 +41,15 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from saraban.core.text import first_unstorable, too_deep
-from saraban.letters.models import SUBKINDS_OF, LetterKind, Secrecy, Urgency
+from saraban.core.thai import BANGKOK, BE_OFFSET
+from saraban.letters.models import (
+    ELECTRONIC_CHANNELS,
+    SUBKINDS_OF,
+    Channel,
+    LetterKind,
+    Secrecy,
+    Urgency,
+)
 
 from .errors import ExchangeRefused
 
@@ -218,12 +234,115 @@ class ReceiptV1(_Strict):
         return value
 
 
+class _Exact(BaseModel):
+    """Exact JSON types, and a field the receiver does not know is refused: for the figures
+    of a report, which are added up as they are."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
+#: The channels a report counts by: those of the dispatches (and "unrecorded": a sent letter
+#: with no recipient channel), and those letters arrive by ("paper": registered at the desk).
+REPORT_SENT_CHANNELS = frozenset({*Channel.values, "unrecorded"})
+REPORT_RECEIVED_CHANNELS = frozenset({Channel.SARABAN, Channel.ECMS, Channel.EMAIL, "paper"})
+#: The earliest month a report may name (พ.ศ. 2400), as the indicators' periods.
+FIRST_REPORT_MONTH = dt.date(2400 - BE_OFFSET, 1, 1)
+
+
+def _by_channel(by_channel: dict[str, int], allowed: frozenset[str], total: int,
+                electronic: int) -> None:
+    unknown = sorted(set(by_channel) - allowed)
+    if unknown:
+        raise ValueError(f"unknown channel {unknown[0]}")
+    if sum(by_channel.values()) != total:
+        raise ValueError("the channels do not add up to the total")
+    if sum(n for c, n in by_channel.items() if c in ELECTRONIC_CHANNELS) != electronic:
+        raise ValueError("the electronic channels do not add up to electronic")
+
+
+class ReportSentV1(_Exact):
+    total: Count
+    electronic: Count
+    letters: Count
+    by_channel: dict[str, Count]
+
+    @pydantic.model_validator(mode="after")
+    def _adds_up(self) -> Self:
+        if self.electronic > self.total or self.letters > self.total:
+            raise ValueError("a part larger than the total")
+        _by_channel(self.by_channel, REPORT_SENT_CHANNELS, self.total, self.electronic)
+        return self
+
+
+class ReportReceivedV1(_Exact):
+    total: Count
+    electronic: Count
+    by_channel: dict[str, Count]
+
+    @pydantic.model_validator(mode="after")
+    def _adds_up(self) -> Self:
+        if self.electronic > self.total:
+            raise ValueError("a part larger than the total")
+        _by_channel(self.by_channel, REPORT_RECEIVED_CHANNELS, self.total, self.electronic)
+        return self
+
+
+class ReportSignedV1(_Exact):
+    total: Count
+    signed: Count
+
+    @pydantic.model_validator(mode="after")
+    def _adds_up(self) -> Self:
+        if self.signed > self.total:
+            raise ValueError("a part larger than the total")
+        return self
+
+
+def report_month(value: str) -> dt.date:
+    """The month a report names: an ISO first day, not before พ.ศ. 2400, and not after the
+    month it is now in Bangkok (five minutes ahead, as for ``sent_at``)."""
+    day = dt.date.fromisoformat(value)
+    if day.day != 1 or len(value) != 10:
+        raise ValueError("not the first day of a month")
+    now = dt.datetime.now(tz=BANGKOK) + dt.timedelta(minutes=5)
+    if not FIRST_REPORT_MONTH <= day <= now.date().replace(day=1):
+        raise ValueError("a month that has not begun, or out of range")
+    return day
+
+
+def _month(value: str) -> str:
+    report_month(value)
+    return value
+
+
+def _generated(value: str) -> str:
+    """When a report was made: with its zone, and not ahead of now (five minutes' grace), so
+    a sender's wrong clock cannot keep a report current against every later one."""
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("a time without its zone")
+    if moment > dt.datetime.now(tz=dt.UTC) + dt.timedelta(minutes=5):
+        raise ValueError("made in the future")
+    return value
+
+
+class ReportV1(_Exact):
+    """``envelope.report``: an agency's own figures for one month, for its overseer."""
+
+    month: Annotated[str, pydantic.AfterValidator(_month)]
+    generated_at: Annotated[str, pydantic.AfterValidator(_generated)]
+    sent: ReportSentV1
+    received: ReportReceivedV1
+    signed: ReportSignedV1
+
+
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class EnvelopeV1(_Strict):
     v: int
-    type: Literal["letter", "receipt"]
+    type: Literal["letter", "receipt", "report"]
     id: Code
     from_: Code = Field(alias="from")
     to: Code
@@ -231,6 +350,7 @@ class EnvelopeV1(_Strict):
     letter: LetterV1 | None = None
     files: list[FileV1] = Field(default_factory=list, max_length=1000)
     receipt: ReceiptV1 | None = None
+    report: ReportV1 | None = None
 
     @pydantic.field_validator("id")
     @classmethod
@@ -244,6 +364,8 @@ class EnvelopeV1(_Strict):
             raise ValueError("a letter needs its letter")
         if self.type == "receipt" and self.receipt is None:
             raise ValueError("a receipt needs its receipt")
+        if self.type == "report" and (self.report is None or self.files):
+            raise ValueError("a report needs its report, and carries no files")
         return self
 
 
@@ -277,7 +399,11 @@ def parse(data: object) -> Incoming:
     try:
         EnvelopeV1.model_validate(envelope)
     except pydantic.ValidationError as exc:
-        raise _malformed(_first_error(exc)) from exc
+        where = _first_error(exc)
+        if envelope.get("type") == "report" and where.split(".")[0] == "report":
+            raise ExchangeRefused(f"รายงานตัวชี้วัดไม่ถูกต้อง: {where}", code="bad_report",
+                                  field=where) from exc
+        raise _malformed(where) from exc
     except ValueError as exc:  # a validator's own parse (a date, a UUID)
         raise _malformed("envelope") from exc
     files: dict[str, bytes] = {}

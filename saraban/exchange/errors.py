@@ -18,6 +18,7 @@ PERMANENT_CODES = frozenset(
         "stale_message",
         "message_id_reused",
         "unknown_message",
+        "bad_report",
     }
 )
 

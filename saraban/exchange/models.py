@@ -64,6 +64,12 @@ class DirectoryEntry(models.Model):
     # Its own e-CMS node (from GetOrganizationList's ECMS-URL): informational, written as
     # wsa:To. Not ``node_url``, which is a Saraban node that receives JSON messages.
     ecms_node_url = models.CharField("ที่อยู่โหนด e-CMS", max_length=255, blank=True, default="")
+    # For an agency hosted here: the exchange code of its overseer (a province for its LAOs),
+    # to which ``saraban reports send-monthly`` sends its monthly figures by default.
+    reports_to = models.CharField(
+        "ส่งรายงานตัวชี้วัดรายเดือนถึง", max_length=64, blank=True, default="",
+        help_text="The overseer's exchange code (only for an agency hosted on this node).",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -152,6 +158,8 @@ class MessageType(models.TextChoices):
     # A request to the agency's own e-CMS node about a letter it sent (payload "ecms_op":
     # "delete_document" after a withdrawal, "invalid_accept_id" to dispute their number).
     COMMAND = "command", "คำสั่งถึงโหนด e-CMS"
+    # An agency's monthly indicator figures, to its overseer (payload: ``envelope.report``).
+    REPORT = "report", "รายงานตัวชี้วัดรายเดือน"
 
 
 class OutState(models.TextChoices):
@@ -277,6 +285,40 @@ class ReceivedReceipt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sender_code", "message_id"], name="receipt_once")
         ]
+
+
+class ReceivedReport(models.Model):
+    """A monthly indicator report another agency sent to an agency hosted here.
+
+    Kept once per (sender, message id), with the signed envelope and the transport receipt
+    given for it. Of the reports of one sender to one recipient for one month, the one
+    generated last is ``current`` (the one the indicators count); the others stay as history.
+    """
+
+    sender_code = models.CharField(max_length=64)
+    message_id = models.UUIDField()
+    recipient = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="The first day of the month reported.")
+    figures = models.JSONField(help_text="sent, received and signed, as in the envelope.")
+    generated_at = models.DateTimeField()
+    envelope_digest = models.CharField(max_length=64)
+    envelope = models.JSONField(help_text="The signed envelope as it arrived.")
+    signature = models.TextField()
+    receipt = models.JSONField(help_text="The signed transport receipt given for it.")
+    received_at = models.DateTimeField()
+    current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-month", "sender_code", "-generated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["sender_code", "message_id"], name="report_once"),
+            models.UniqueConstraint(fields=["sender_code", "recipient", "month"],
+                                    condition=Q(current=True), name="report_current_once"),
+        ]
+        indexes = [models.Index(fields=["recipient", "month"], name="report_recipient_month")]
+
+    def __str__(self) -> str:
+        return f"{self.sender_code} {self.month:%Y-%m} → {self.recipient_id}"
 
 
 class EcmsAccount(models.Model):

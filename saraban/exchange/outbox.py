@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from email.utils import getaddresses
 from typing import Any
 
+import pydantic
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -41,7 +42,7 @@ from saraban.letters.models import Dispatch, FileRole, Letter
 
 from . import crypto, keystore
 from .directory import verify_from
-from .envelope import VERSION, content_of, encode_files, utc_now_iso
+from .envelope import VERSION, ReportV1, content_of, encode_files, utc_now_iso
 from .models import (
     AgencyCredential,
     DirectoryEntry,
@@ -204,6 +205,32 @@ def enqueue_receipt(*, sender: Agency, to_code: str, payload: dict[str, Any]) ->
     )
 
 
+def enqueue_report(*, sender: Agency, to_code: str, report: dict[str, Any]) -> OutboxMessage:
+    """Queue an agency's monthly indicator report to its overseer (``envelope.report``).
+
+    The figures are checked here as the receiver will check them (``bad_report``), so a
+    report that would be refused is never queued; must run inside the caller's transaction.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("enqueue_report must run inside the caller's transaction")
+    try:
+        ReportV1.model_validate(report)
+    except pydantic.ValidationError as exc:
+        raise ValidationFailed("รายงานตัวชี้วัดไม่ถูกต้อง", code="bad_report",
+                               details={"error": str(exc)[:500]}) from exc
+    check_recipients(sender, [to_code])
+    entry = DirectoryEntry.objects.get(code=to_code)
+    if not entry.certificate_pem or (not entry.is_local and "saraban" not in entry.channels
+                                      and "ecms" in entry.channels):
+        raise ValidationFailed("ผู้รับรายงานต้องรับส่งทางระบบ Saraban (ไม่ใช่ e-CMS)",
+                               code="report_recipient_not_saraban", field="to")
+    now = timezone.now()
+    return OutboxMessage.objects.create(
+        type=MessageType.REPORT, sender=sender, sender_code=sender_code_of(sender),
+        recipient_code=to_code, payload=report, next_attempt_at=now, created_at=now,
+    )
+
+
 # ---- building the message --------------------------------------------------------------
 
 
@@ -252,6 +279,8 @@ def build_message(out: OutboxMessage) -> dict[str, Any]:
             })
             contents[f.blob.sha256] = blobs.read_blob(f.blob)
         envelope["files"] = listed
+    elif out.type == MessageType.REPORT:
+        envelope["report"] = out.payload
     else:
         envelope["receipt"] = out.payload
     credential = AgencyCredential.objects.get(agency_id=out.sender_id)

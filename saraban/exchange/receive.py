@@ -3,8 +3,9 @@
 Order of checks, each refusing with a stable code and storing nothing: shape → sender in the
 directory → signature → recipient hosted here → already seen (same content: the receipt
 given the first time; other content: refused) → freshness → file digests and types. Then, in
-one transaction, the files and the inbox row (or the business receipt's effect) are stored,
-the audit event written, and the signed transport receipt kept with them.
+one transaction, the files and the inbox row (or the business receipt's effect, or the
+monthly report) are stored, the audit event written, and the signed transport receipt kept
+with them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .models import (
     OutboxMessage,
     OutState,
     ReceivedReceipt,
+    ReceivedReport,
 )
 
 
@@ -91,6 +93,8 @@ def receive_message(data: object) -> tuple[int, dict[str, Any]]:
             raise ExchangeRefused("ผู้รับยังไม่มีกุญแจรับส่งหนังสือ", code="unknown_recipient")
         if message.type == "letter":
             return _receive_letter(message, recipient_agency_id, credential)
+        if message.type == "report":
+            return _receive_report(message, recipient_agency_id, credential)
         return _receive_receipt(message, recipient_agency_id, credential)
     except ExchangeRefused as exc:
         _refuse_audit(recipient_agency_id, exc.code, message)
@@ -286,3 +290,84 @@ def _receive_receipt(
                                            message_id=message.message_id)
         return 200, seen.receipt
     return 201, receipt
+
+
+def _receive_report(
+    message: Incoming, agency_id: int, credential: AgencyCredential
+) -> tuple[int, dict[str, Any]]:
+    """Keep a monthly indicator report once per (sender, message id); of one sender's reports
+    to one recipient for one month, the one generated last becomes the current one.
+
+    One sender's reports are stored one at a time (its directory entry is locked), so that
+    reports of the same month arriving at once each see the one stored before them.
+    """
+    content_digest = crypto.digest(content_of(message.envelope))
+    seen = ReceivedReport.objects.filter(
+        sender_code=message.sender, message_id=message.message_id
+    ).first()
+    if seen is not None:
+        return _duplicate(seen.envelope_digest, content_digest, seen.receipt)
+    _check_fresh(message)
+    body = message.envelope["report"]
+    month = dt.date.fromisoformat(body["month"])
+    generated_at = parse_time(body["generated_at"], "generated_at")
+    receipt = sign_receipt(credential, _receipt_body(message, {}))
+    try:
+        with transaction.atomic():
+            DirectoryEntry.objects.select_for_update(no_key=True).filter(
+                code=message.sender).first()
+            seen = ReceivedReport.objects.filter(
+                sender_code=message.sender, message_id=message.message_id
+            ).first()
+            if seen is not None:
+                return _duplicate(seen.envelope_digest, content_digest, seen.receipt)
+            _store_report(message, agency_id, month, generated_at, content_digest, receipt)
+    except IntegrityError:
+        seen = ReceivedReport.objects.filter(
+            sender_code=message.sender, message_id=message.message_id
+        ).first()
+        if seen is None:
+            raise
+        return _duplicate(seen.envelope_digest, content_digest, seen.receipt)
+    return 201, receipt
+
+
+def _store_report(message: Incoming, agency_id: int, month: dt.date,
+                  generated_at: dt.datetime, content_digest: str,
+                  receipt: dict[str, Any]) -> None:
+    current = ReceivedReport.objects.filter(
+        sender_code=message.sender, recipient_id=agency_id, month=month, current=True
+    ).first()
+    newer = current is None or generated_at > current.generated_at
+    if current is not None and newer:
+        current.current = False
+        current.save(update_fields=["current"])
+    body = message.envelope["report"]
+    report = ReceivedReport.objects.create(
+        sender_code=message.sender,
+        message_id=message.message_id,
+        recipient_id=agency_id,
+        month=month,
+        figures={k: body[k] for k in ("sent", "received", "signed")},
+        generated_at=generated_at,
+        envelope_digest=content_digest,
+        envelope=message.envelope,
+        signature=message.signature,
+        receipt=receipt,
+        received_at=timezone.now(),
+        current=newer,
+    )
+    audit_record(
+        agency_id=agency_id,
+        action="exchange_report_receive",
+        actor=None,
+        target_type="report",
+        target_id=report.pk,
+        details={
+            "from": message.sender,
+            "id": str(message.message_id),
+            "month": month.isoformat(),
+            "current": newer,
+            "replaces": str(current.message_id) if current is not None and newer else "",
+        },
+    )
