@@ -38,6 +38,7 @@ from saraban.letters.models import (
 
 from . import tallies
 from .periods import Period, months_in
+from .remote import add_remote
 from .scope import Scope
 
 __all__ = ["BY", "PAPER", "RECEIVED_CHANNELS", "SENT_CHANNELS", "UNRECORDED", "Figures",
@@ -128,7 +129,8 @@ def electronic_share(scope: Scope, period: Period, *, by: By = "channel"
             if channel in ELECTRONIC_CHANNELS:
                 row.part += copies
         row.letters += sums["letters"]
-    return _total(rows, SENT_CHANNELS), list(rows.values())
+    return add_remote("sent", scope, period, by, _total(rows, SENT_CHANNELS),
+                      list(rows.values()))
 
 
 def received_share(scope: Scope, period: Period, *, by: By = "channel"
@@ -146,7 +148,8 @@ def received_share(scope: Scope, period: Period, *, by: By = "channel"
             row.letters += n
             if channel in ELECTRONIC_CHANNELS:
                 row.part += n
-    return _total(rows, RECEIVED_CHANNELS), list(rows.values())
+    return add_remote("received", scope, period, by, _total(rows, RECEIVED_CHANNELS),
+                      list(rows.values()))
 
 
 def signed_share(scope: Scope, period: Period, *, by: By = "channel"
@@ -163,7 +166,7 @@ def signed_share(scope: Scope, period: Period, *, by: By = "channel"
         row.part += sums["signed"]
         row.by_channel["signed"] += sums["signed"]
         row.by_channel["unsigned"] += sums["letters"] - sums["signed"]
-    return _total(rows, channels), list(rows.values())
+    return add_remote("signed", scope, period, by, _total(rows, channels), list(rows.values()))
 
 
 def lines_behind(scope: Scope, period: Period, *, indicator: str, unit: int | None = None,

@@ -107,3 +107,29 @@ def test_the_default_period_is_the_fiscal_year_to_date_and_a_day_has_its_name(or
     assert doc["indicators"]["electronic_share"]["share"] is None
     day = json.loads(run("--agency", "moi", "--from", "2026-01-01", "--to", "2026-01-01"))
     assert day["period_label"] == "1 มกราคม 2569"
+
+
+def test_tally_folds_the_marks_and_rebuild_counts_everything_again(gen):
+    """``reports tally`` does the worker's part at once; ``--rebuild`` counts every line
+    again; the figures stay those counted from the registers throughout."""
+    from saraban.reports.models import DayTally, MonthTally, TallyDirty
+
+    scope, year = Scope(gen.org.ministry), periods.fiscal_year(2569)
+    before = electronic_share(scope, year)[0]
+    marked = TallyDirty.objects.count()
+    def tally(*args: str) -> dict[str, int | None]:
+        out = io.StringIO()
+        call_command("reports", "tally", *args, stdout=out)
+        answer: dict[str, int | None] = json.loads(out.getvalue())
+        return answer
+
+    assert marked and tally() == {
+        "marked": marked, "folded": marked, "day_rows": None, "month_rows": None}
+    assert not TallyDirty.objects.exists()
+    days = DayTally.objects.count()
+    MonthTally.objects.all().delete()  # as if lost: a rebuild brings every row back
+    again = tally("--rebuild")
+    assert again["day_rows"] == days == DayTally.objects.count() and again["month_rows"]
+    after = electronic_share(scope, year)[0]
+    assert (after.total, after.part, after.by_channel) == (before.total, before.part,
+                                                           before.by_channel)

@@ -163,3 +163,25 @@ def test_the_page_costs_the_same_queries_for_few_or_many_letters(client, org, go
     with CaptureQueriesContext(connection) as many:
         client.get(URL, params)
     assert len(many) == len(few)
+
+
+def test_an_lao_hosted_elsewhere_shows_by_its_report_without_links(client, org, governor):
+    """The province's view over its LAOs counts a report received from an LAO on another
+    node: in the totals and as a row of its own, marked, with nothing to open on this node."""
+    from saraban.reports.indicators import Scope, electronic_share
+    from saraban.reports.periods import fiscal_year
+    from saraban.reports.tests.test_remote import arrived, remote_entry, report_figures
+
+    remote_entry("lao-far", "อบต.ไกลออกไป")
+    arrived("lao-far", org.province, dt.date(2025, 10, 1),
+            report_figures((10, 7, 8), (5, 3), (8, 6)))
+    total, rows = electronic_share(Scope(org.province, hosted=True), fiscal_year(2569),
+                                   by="agency")
+    far = next(r for r in rows if r.key == "remote:lao-far")
+    assert (far.total, far.part, total.total) == (10, 7, sum(r.total for r in rows))
+    client.force_login(governor)
+    page = client.get(URL, {"fiscal_year": 2569, "hosted": "1"}).content.decode()
+    table = page[page.index('id="ranking"'):]
+    row = table[table.index("อบต.ไกลออกไป"):]
+    row = row[:row.index("</tr>")]
+    assert "รายงานจากระบบอื่น" in row and "<a " not in row

@@ -47,6 +47,7 @@ from saraban.reports.registers import (
     register_lines,
     register_pdf,
 )
+from saraban.reports.remote import REMOTE_PREFIX
 from saraban.reports.service import TIMINGS, service_document
 from saraban.reports.summary import summary_pdf
 from saraban.reports.tallies import shared
@@ -116,7 +117,9 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
         service = service_document(scope, period)
     person = person_of(request)
     behind = "tenant" if by == "agency" else "unit"
-    ranking = [{"figures": r, "query": _query(params, agency=r.key, hosted=""),
+    # An agency hosted elsewhere counts by the report it sent: no page, no letters here.
+    ranking = [{"figures": r, "remote": r.key.startswith(REMOTE_PREFIX),
+                "query": _query(params, agency=r.key, hosted=""),
                 "letters": _query(params, indicator="sent", **{behind: r.key})}
                for r in sorted(ranked, key=lambda r: (r.share is None, -(r.share or 0)))]
     linked = connections(scope)

@@ -39,10 +39,12 @@ from saraban.core.errors import NotFound, SarabanError
 from saraban.exchange.directory import directory_set_reports_to
 from saraban.exchange.models import DirectoryEntry
 
+from ... import tallies
 from ...access import agency_by_code
 from ...export import kpi_document, to_csv, to_xlsx
 from ...indicators import BY, Scope
 from ...lpa import lpa_pack
+from ...models import MonthTally, TallyDirty
 from ...periods import month, parse_period
 from ...remote_send import previous_month, send_monthly
 from ...summary import summary_pdf
@@ -110,8 +112,15 @@ class Command(BaseCommand):
         change = overseer.add_mutually_exclusive_group()
         change.add_argument("--set", dest="overseer", default=None, help="exchange code")
         change.add_argument("--clear", action="store_true")
+        tally = sub.add_parser("tally", help="count the indicators ahead: fold the letters "
+                               "marked as changed, or count everything again")
+        tally.add_argument("--rebuild", action="store_true",
+                           help="count every register line again (after a bulk load)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "tally":
+            self._tally(rebuild=options["rebuild"])
+            return
         if options["action"] == "lpa":
             self._lpa(options)
             return
@@ -171,6 +180,13 @@ class Command(BaseCommand):
                                    "the exchange (saraban exchange enrol)", returncode=2)
             entry = found
         self._json({"agency": entry.code, "overseer": entry.reports_to})
+
+    def _tally(self, *, rebuild: bool) -> None:
+        marked = TallyDirty.objects.count()
+        rows = tallies.rebuild() if rebuild else None
+        folded = tallies.fold_dirty()
+        self._json({"marked": marked, "folded": folded, "day_rows": rows,
+                    "month_rows": MonthTally.objects.count() if rebuild else None})
 
     def _json(self, data: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
