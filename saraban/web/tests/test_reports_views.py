@@ -185,3 +185,26 @@ def test_an_lao_hosted_elsewhere_shows_by_its_report_without_links(client, org, 
     row = table[table.index("อบต.ไกลออกไป"):]
     row = row[:row.index("</tr>")]
     assert "รายงานจากระบบอื่น" in row and "<a " not in row
+
+
+def test_a_view_of_many_agencies_shows_the_best_and_the_worst_and_the_unconnected(
+        client, org, governor):
+    """Past forty agencies the page ranks the twenty best and the twenty worst (the export has
+    every one) and lists the agencies not connected yet."""
+    from saraban.agencies.models import AgencyKind
+    from saraban.agencies.services import agency_create
+    from saraban.letters.registries import registry_open
+
+    for n in range(42):
+        lao = agency_create(kind=AgencyKind.SAO, name_th=f"อบต.ลำดับ {n:02d}",
+                            parent=org.province, is_tenant=True)
+        lao.refresh_from_db()
+        registry_open(unit=lao, is_central=True)
+    client.force_login(governor)
+    page = client.get(URL, {"fiscal_year": 2569, "hosted": "1"}).content.decode()
+    table = page[page.index('id="ranking"'):page.index('id="timings"')]
+    assert table.count("<tr>") == 1 + 40  # the head and forty agencies
+    assert 'id="ranking-cut"' in table and "by=agency" in table
+    linked = page[page.index('id="connections"'):]
+    linked = linked[:linked.index("</table>")]
+    assert "report-connected" not in linked and linked.count("report-offline") == 40

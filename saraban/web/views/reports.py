@@ -101,6 +101,10 @@ def _query(params: dict[str, Any], **changes: Any) -> str:
     return urlencode({k: v for k, v in merged.items() if v not in ("", None)})
 
 
+#: Of the best and of the worst ranked, shown on the page when the view ranks many.
+SHOWN = 20
+
+
 @login_required
 @require_GET
 def reports_dashboard(request: HttpRequest) -> HttpResponse:
@@ -118,11 +122,17 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     person = person_of(request)
     behind = "tenant" if by == "agency" else "unit"
     # An agency hosted elsewhere counts by the report it sent: no page, no letters here.
+    ordered = sorted(ranked, key=lambda r: (r.share is None, -(r.share or 0)))
+    # A province with a thousand LAOs: the best and the worst here, every one in the export.
+    shown = ordered if len(ordered) <= 2 * SHOWN else ordered[:SHOWN] + ordered[-SHOWN:]
     ranking = [{"figures": r, "remote": r.key.startswith(REMOTE_PREFIX),
                 "query": _query(params, agency=r.key, hosted=""),
                 "letters": _query(params, indicator="sent", **{behind: r.key})}
-               for r in sorted(ranked, key=lambda r: (r.share is None, -(r.share or 0)))]
+               for r in shown]
     linked = connections(scope)
+    # ... and of the agencies, those not connected yet.
+    listed = linked if len(linked) <= 2 * SHOWN else [
+        c for c in linked if not c.connected][:2 * SHOWN]
     overseen = list(overseen_agencies(person)[:200])
     timings = [{"name": name, **service[name]} for name in TIMINGS]
     channels = [{"name": c, "label": LABELS.get(c, c), "count": n,
@@ -132,12 +142,13 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "web/reports/dashboard.html", {
         "scope": scope, "period": period, "params": params, "sent": sent,
         "received": received, "signed": signed, "channels": channels, "ranking": ranking,
-        "by": by, "overseen": overseen, "connections": linked,
+        "by": by, "overseen": overseen, "connections": listed,
+        "connections_total": len(linked), "ranked_total": len(ordered),
         "lpa_agencies": [a for a in overseen if a.kind in LAO_KINDS],
         "connected": sum(1 for c in linked if c.connected), "timings": timings,
         "pending": service["pending"], "receipts": service["circular_receipts"],
         "trend_svg": mark_safe(trend_chart(months)),  # noqa: S308 (escaped in charts.py)
-        "ranking_svg": mark_safe(ranking_chart(ranked, title="ร้อยละที่ส่งทางอิเล็กทรอนิกส์")),  # noqa: S308
+        "ranking_svg": mark_safe(ranking_chart(shown, title="ร้อยละที่ส่งทางอิเล็กทรอนิกส์")),  # noqa: S308
         "export_query": _query(params),
         "hosted_query": _query(params, hosted="" if scope.hosted else "1"),
         "fiscal_years": list(range(fiscal_year_of(timezone.localdate()), 2559, -1)),
