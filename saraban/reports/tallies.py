@@ -62,7 +62,7 @@ TIMING_STEPS: Final = (("1h", dt.timedelta(hours=1)), ("1d", dt.timedelta(days=1
 #: Arrival channels with a column of their own; anything else arrived on paper.
 RECEIVED_BY: Final = frozenset({Channel.SARABAN.value, Channel.EMAIL.value, Channel.ECMS.value})
 _LOCK: Final = 0x5A_52_54_41_4C  # PostgreSQL advisory lock of the writers of tallies
-_SHARED: ContextVar[dict[frozenset[tuple[int, dt.date]], Any] | None] = ContextVar(
+_SHARED: ContextVar[dict[Any, Any] | None] = ContextVar(
     "tallies_shared", default=None)
 _CHUNK: Final = 100  # (registry, day) pairs per OR-ed condition (SQLite's expression depth)
 
@@ -381,7 +381,21 @@ def read(scope: Scope, start: dt.date, end: dt.date, *, by: str | None = None,
          columns: Sequence[str] = COLUMNS) -> dict[str, dict[str, int]]:
     """The sums of ``columns`` over the lines of ``scope`` registered from ``start`` to
     ``end`` (Bangkok days, inclusive), by ``by`` ("unit", "agency", "month"; ``None``: one
-    row "total"), keyed as the indicators' rows are. Exact at the moment it is read."""
+    row "total"), keyed as the indicators' rows are. Exact at the moment it is read; within
+    ``shared()``, the total is read once for every column."""
+    cache = _SHARED.get()
+    if cache is None:
+        return _read(scope, start, end, by, columns)
+    # The total is asked for many columns (shares, timings, circulars); a breakdown for few.
+    wanted = COLUMNS if by is None else tuple(columns)
+    key = ("read", scope.agency.pk, scope.hosted, start, end, by, wanted)
+    if key not in cache:
+        cache[key] = _read(scope, start, end, by, wanted)
+    return {k: {c: row[c] for c in columns} for k, row in cache[key].items()}
+
+
+def _read(scope: Scope, start: dt.date, end: dt.date, by: str | None,
+          columns: Sequence[str]) -> dict[str, dict[str, int]]:
     where = Q(registry__unit__path__startswith=scope.agency.path)
     if not scope.hosted:
         where &= Q(registry__tenant_id=scope.tenant_id)
@@ -417,8 +431,9 @@ def read(scope: Scope, start: dt.date, end: dt.date, *, by: str | None = None,
 
 @contextmanager
 def shared() -> Iterator[None]:
-    """Within this block the reads share their count of the days that hold a marked letter:
-    a page showing several figures of one scope and period counts those days once."""
+    """Within this block the reads of one scope and period share their work: a page showing
+    several figures reads the counted-ahead rows once for each breakdown and counts the days
+    that hold a marked letter once."""
     token = _SHARED.set({})
     try:
         yield
