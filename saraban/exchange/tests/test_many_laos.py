@@ -6,7 +6,6 @@ between nodes, and no LAO's clerk sees another LAO's letters.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from saraban.agencies.actors import Actor, resolve_actor
@@ -59,7 +58,6 @@ def send(actor: Actor, registry: Registry, subject: str, to: list[Agency]):
 
 
 def test_fifty_laos_on_one_node_exchange_letters_with_receipts(org, province_clerk):
-    started = time.monotonic()
     laos = host_laos(org.province, LAOS)
     for i, lao in enumerate(laos):
         nxt = laos[(i + 1) % LAOS]
@@ -102,4 +100,3 @@ def test_fifty_laos_on_one_node_exchange_letters_with_receipts(org, province_cle
         }
     province_sees = visible_letters(province_clerk.person)
     assert set(province_sees.values_list("tenant_id", flat=True)) == {org.province.pk}
-    assert time.monotonic() - started < 30
