@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from saraban.core.errors import ValidationFailed
 from saraban.core.thai import BANGKOK, BE_OFFSET, MONTHS, MONTHS_SHORT, thai_date
 
-__all__ = ["Period", "calendar_year", "fiscal_quarter", "fiscal_year", "fiscal_year_of",
-           "month", "months_in", "parse_period"]
+__all__ = ["Period", "add_months", "calendar_year", "fiscal_quarter", "fiscal_year",
+           "fiscal_year_of", "month", "months_in", "parse_period", "whole_months"]
 
 #: The widest range one report may cover (ten years: a fiscal-year trend, not a dump).
 MAX_DAYS = 3660
@@ -89,8 +89,8 @@ def fiscal_quarter(year_be: int, quarter: int) -> Period:
     if quarter not in (1, 2, 3, 4):
         raise ValidationFailed("ไตรมาสต้องเป็น 1 ถึง 4", code="bad_quarter", field="quarter")
     start = fiscal_year(year_be).start
-    first = _add_months(start, 3 * (quarter - 1))
-    return Period(first, _add_months(first, 3) - dt.timedelta(days=1))
+    first = add_months(start, 3 * (quarter - 1))
+    return Period(first, add_months(first, 3) - dt.timedelta(days=1))
 
 
 def calendar_year(year_be: int) -> Period:
@@ -102,7 +102,7 @@ def month(year_be: int, number: int) -> Period:
     if not 1 <= number <= 12:
         raise ValidationFailed("เดือนต้องเป็น 1 ถึง 12", code="bad_month", field="month")
     first = dt.date(_ce(year_be), number, 1)
-    return Period(first, _add_months(first, 1) - dt.timedelta(days=1))
+    return Period(first, add_months(first, 1) - dt.timedelta(days=1))
 
 
 def months_in(period: Period) -> list[tuple[dt.date, str]]:
@@ -112,13 +112,32 @@ def months_in(period: Period) -> list[tuple[dt.date, str]]:
     while first <= period.end:
         label = f"{MONTHS_SHORT[first.month - 1]} {str(first.year + BE_OFFSET)[-2:]}"
         out.append((first, label))
-        first = _add_months(first, 1)
+        first = add_months(first, 1)
     return out
 
 
-def _add_months(day: dt.date, n: int) -> dt.date:
+def add_months(day: dt.date, n: int) -> dt.date:
+    """The first day of the month ``n`` months after ``day``'s (``n`` may be negative).
+
+    >>> add_months(dt.date(2025, 12, 31), 2)
+    datetime.date(2026, 2, 1)
+    """
     index = day.year * 12 + day.month - 1 + n
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def whole_months(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first days of the months lying entirely within [start, end].
+
+    >>> whole_months(dt.date(2025, 10, 15), dt.date(2026, 1, 31))
+    [datetime.date(2025, 11, 1), datetime.date(2025, 12, 1), datetime.date(2026, 1, 1)]
+    """
+    first = start if start.day == 1 else add_months(start, 1)
+    months = []
+    while add_months(first, 1) - dt.timedelta(days=1) <= end:
+        months.append(first)
+        first = add_months(first, 1)
+    return months
 
 
 def parse_period(*, start: dt.date | None = None, end: dt.date | None = None,

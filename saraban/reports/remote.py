@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from saraban.exchange.models import DirectoryEntry, ReceivedReport
 
-from .periods import Period
+from .periods import Period, whole_months
 from .scope import Scope
+from .tallies import once
 
 if TYPE_CHECKING:
     from .indicators import Figures
 
-__all__ = ["INDICATORS", "REMOTE_PREFIX", "RemoteMonth", "add_remote", "full_months",
-           "remote_months"]
+__all__ = ["INDICATORS", "REMOTE_PREFIX", "RemoteMonth", "add_remote", "remote_months"]
 
 #: The indicators a report carries figures for (as ``lines_behind`` names them).
 INDICATORS: tuple[str, ...] = ("sent", "received", "signed")
@@ -45,37 +45,19 @@ class RemoteMonth:
     figures: Mapping[str, Any]
 
 
-def _add_months(day: dt.date, n: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def full_months(period: Period) -> tuple[dt.date, dt.date] | None:
-    """The first days of the first and the last month entirely inside ``period``, or
-    ``None`` when it holds no whole month.
-
-    >>> full_months(Period(dt.date(2025, 10, 15), dt.date(2026, 1, 31)))
-    (datetime.date(2025, 11, 1), datetime.date(2026, 1, 1))
-    """
-    first = period.start if period.start.day == 1 else _add_months(period.start, 1)
-    after = period.end + dt.timedelta(days=1)
-    last = _add_months(after.replace(day=1), -1)
-    return (first, last) if first <= last else None
-
-
 def remote_months(scope: Scope, period: Period) -> list[RemoteMonth]:
     """The current reports counted for ``scope`` in ``period``: sent to its agency or an
     agency below it, for a month entirely inside the period, by a sender not hosted inside
     the scope; one per sender and month (the one generated last, if it reported to two
     agencies of the scope). Empty unless the scope is an overseer's (``hosted``)."""
-    months = full_months(period)
-    if not scope.hosted or months is None:
+    months = whole_months(period.start, period.end)
+    if not scope.hosted or not months:
         return []
     path = scope.agency.path
     counted_here = DirectoryEntry.objects.filter(agency__path__startswith=path).values("code")
     rows = (
         ReceivedReport.objects.filter(current=True, recipient__path__startswith=path,
-                                      month__gte=months[0], month__lte=months[1])
+                                      month__gte=months[0], month__lte=months[-1])
         .exclude(sender_code__in=counted_here)
         .order_by("sender_code", "month", "-generated_at", "-pk")
         .values_list("sender_code", "month", "figures")
@@ -122,7 +104,8 @@ def add_remote(indicator: str, scope: Scope, period: Period, by: str, total: Fig
     """
     if indicator not in INDICATORS:
         raise ValueError(f"unknown indicator {indicator!r}: one of {', '.join(INDICATORS)}")
-    reports = remote_months(scope, period)
+    reports = once(("remote", scope.agency.pk, scope.hosted, period),
+                   lambda: remote_months(scope, period))
     if not reports:
         return total, rows
     extra: dict[str, Figures] = {}

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import reduce
 from operator import or_
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
@@ -34,8 +34,8 @@ from django.utils import timezone
 
 from saraban.core.thai import BANGKOK
 from saraban.letters.models import (
+    ELECTRONIC_CHANNELS,
     INCOMING_SERIES,
-    Channel,
     Direction,
     FileRole,
     LetterFile,
@@ -47,10 +47,11 @@ from saraban.routing.models import Assignment, CircularRecipient
 from saraban.signatures.models import CheckStatus, SignatureCheck
 
 from .models import DayTally, MonthTally, TallyDirty, _Tally
+from .periods import add_months, whole_months
 from .scope import Scope
 
-__all__ = ["COLUMNS", "TIMING_STEPS", "count", "fold_dirty", "mark", "read", "rebuild",
-           "shared"]
+__all__ = ["COLUMNS", "TIMING_STEPS", "count", "fold_dirty", "mark", "once", "read",
+           "rebuild", "shared"]
 
 #: The counted columns of a tally row, in the models' order.
 COLUMNS: Final[tuple[str, ...]] = tuple(
@@ -59,8 +60,6 @@ COLUMNS: Final[tuple[str, ...]] = tuple(
 #: "within an hour"); ``service.WITHIN``.
 TIMING_STEPS: Final = (("1h", dt.timedelta(hours=1)), ("1d", dt.timedelta(days=1)),
                        ("3d", dt.timedelta(days=3)), ("7d", dt.timedelta(days=7)))
-#: Arrival channels with a column of their own; anything else arrived on paper.
-RECEIVED_BY: Final = frozenset({Channel.SARABAN.value, Channel.EMAIL.value, Channel.ECMS.value})
 _LOCK: Final = 0x5A_52_54_41_4C  # PostgreSQL advisory lock of the writers of tallies
 _SHARED: ContextVar[dict[Any, Any] | None] = ContextVar(
     "tallies_shared", default=None)
@@ -85,10 +84,6 @@ def _day(value: dt.date | dt.datetime) -> dt.date:
 
 def _start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=BANGKOK)
-
-
-def _next_month(first: dt.date) -> dt.date:
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 # ---- counting from the registers -----------------------------------------------------------
@@ -139,7 +134,7 @@ def count(entries: QuerySet[RegisterEntry], columns: Iterable[str] = COLUMNS) ->
     if "recv" in wanted:
         for r in _rows(received.values("reg", "d", via=F("letter__received_via"))
                        .annotate(n=Count("pk"))):
-            add(r, f"recv_{r['via'] if r['via'] in RECEIVED_BY else 'paper'}", r["n"])
+            add(r, f"recv_{r['via'] if r['via'] in ELECTRONIC_CHANNELS else 'paper'}", r["n"])
     for rows, prefix, start, end, done in _timings(received):
         if prefix in wanted:
             for r in _rows(rows.values("reg", "d").annotate(
@@ -242,7 +237,7 @@ def _count_days(days: dict[int, set[dt.date]], columns: Iterable[str] = COLUMNS)
 def _month_sums(days: dict[int, set[dt.date]]) -> dict[Pair, dict[str, int]]:
     """The day rows summed for every month that holds one of these days."""
     firsts = {reg: {d.replace(day=1) for d in ds} for reg, ds in days.items()}
-    where = _any(Q(registry_id=reg, day__gte=min(fs), day__lt=_next_month(max(fs)))
+    where = _any(Q(registry_id=reg, day__gte=min(fs), day__lt=add_months(max(fs), 1))
                  for reg, fs in firsts.items())
     sums: dict[Pair, dict[str, int]] = {}
     for r in _rows(DayTally.objects.filter(where).values("registry_id", m=TruncMonth("day"))
@@ -346,18 +341,15 @@ def _snapshot() -> Iterator[None]:
 
 def _split(start: dt.date, end: dt.date) -> tuple[list[dt.date], list[tuple[dt.date, dt.date]]]:
     """The whole months in [start, end] (their first days) and the day ranges around them."""
-    months: list[dt.date] = []
-    first = start if start.day == 1 else _next_month(start.replace(day=1))
-    while _next_month(first) - dt.timedelta(days=1) <= end:
-        months.append(first)
-        first = _next_month(first)
+    months = whole_months(start, end)
     if not months:
         return [], [(start, end)]
     ranges = []
     if start < months[0]:
         ranges.append((start, months[0] - dt.timedelta(days=1)))
-    if first <= end:
-        ranges.append((first, end))
+    after = add_months(months[-1], 1)
+    if after <= end:
+        ranges.append((after, end))
     return months, ranges
 
 
@@ -439,6 +431,16 @@ def shared() -> Iterator[None]:
         yield
     finally:
         _SHARED.reset(token)
+
+
+def once[T](key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, computed once per ``key`` within ``shared()`` (every time outside it)."""
+    cache = _SHARED.get()
+    if cache is None:
+        return compute()
+    if ("once", key) not in cache:
+        cache[("once", key)] = compute()
+    return cast(T, cache[("once", key)])
 
 
 def _correct(sums: dict[str, dict[str, int]], dirty: set[Pair], by: str | None,

@@ -49,7 +49,7 @@ from saraban.reports.indicators import (
     received_share,
     signed_share,
 )
-from saraban.reports.remote import add_remote, full_months
+from saraban.reports.remote import add_remote
 from saraban.reports.remote_send import monthly_report, previous_month, send_monthly
 
 OCTOBER = dt.date(2025, 10, 1)  # ตุลาคม 2568
@@ -175,9 +175,11 @@ def test_by_unit_the_reports_go_into_the_total_only(remote):
 
 def test_only_the_months_entirely_inside_the_period_are_counted(remote):
     scope = province(remote)
-    assert full_months(periods.Period(dt.date(2025, 10, 2), dt.date(2025, 11, 30))) == (
-        dt.date(2025, 11, 1), dt.date(2025, 11, 1))
-    assert full_months(periods.Period(dt.date(2025, 10, 1), dt.date(2025, 10, 30))) is None
+    assert periods.whole_months(dt.date(2025, 10, 2), dt.date(2025, 11, 30)) == [
+        dt.date(2025, 11, 1)]
+    assert periods.whole_months(dt.date(2025, 10, 1), dt.date(2025, 10, 30)) == []
+    assert periods.whole_months(dt.date(2024, 2, 1), dt.date(2024, 2, 29)) == [
+        dt.date(2024, 2, 1)]
     for period, copies in ((periods.Period(dt.date(2025, 10, 2), dt.date(2025, 11, 30)), 7),
                            (periods.Period(dt.date(2025, 10, 1), dt.date(2025, 11, 29)), 10),
                            (periods.month(2568, 10), 10), (periods.fiscal_year(2569), 17),
