@@ -54,6 +54,9 @@ def connections(scope: Scope) -> list[Connection]:
             by_email=Exists(Mailbox.objects.filter(agency_id=OuterRef("pk"), enabled=True)),
         )
         .order_by("path")
+        .values_list("pk", "name_th", "exchange_code", "kind", "by_saraban", "by_ecms",
+                     "by_email")
     )
-    return [Connection(agency_id=a.pk, name=a.name_th, code=a.exchange_code, kind=a.kind,
-                       saraban=a.by_saraban, ecms=a.by_ecms, email=a.by_email) for a in rows]
+    return [Connection(agency_id=pk, name=name, code=code, kind=kind, saraban=saraban,
+                       ecms=ecms, email=email)
+            for pk, name, code, kind, saraban, ecms, email in rows]

@@ -64,6 +64,7 @@ _LOCK: Final = 0x5A_52_54_41_4C  # PostgreSQL advisory lock of the writers of ta
 _SHARED: ContextVar[dict[Any, Any] | None] = ContextVar(
     "tallies_shared", default=None)
 _CHUNK: Final = 100  # (registry, day) pairs per OR-ed condition (SQLite's expression depth)
+_LINES: Final = 5000  # register lines per counting query of marked days (bound parameters)
 
 Pair = tuple[int, dt.date]
 Counts = dict[Pair, dict[str, int]]
@@ -89,12 +90,14 @@ def _start(day: dt.date) -> dt.datetime:
 # ---- counting from the registers -----------------------------------------------------------
 
 
-def _timing(rows: QuerySet[RegisterEntry], prefix: str, start: str, end: str,
-            done: Q) -> dict[str, Any]:
-    """The aggregates of one service timing: lines, those done, done within each step."""
-    spans = {f"{prefix}_{key}": Count("pk", filter=done & Q(**{f"{end}__lte": F(start) + step}))
+def _timing(prefix: str, start: str, end: str, base: Q, done: Q) -> dict[str, Any]:
+    """The aggregates of one service timing over the lines matching ``base``: lines, those
+    done, done within each step."""
+    spans = {f"{prefix}_{key}": Count("pk", filter=base & done & Q(**{f"{end}__lte": F(start)
+                                                                         + step}))
              for key, step in TIMING_STEPS}
-    return {f"{prefix}_total": Count("pk"), f"{prefix}_done": Count("pk", filter=done), **spans}
+    return {f"{prefix}_total": Count("pk", filter=base),
+            f"{prefix}_done": Count("pk", filter=base & done), **spans}
 
 
 def count(entries: QuerySet[RegisterEntry], columns: Iterable[str] = COLUMNS) -> Counts:
@@ -131,17 +134,11 @@ def count(entries: QuerySet[RegisterEntry], columns: Iterable[str] = COLUMNS) ->
     # Arrivals: one per letter (not the unit's second registration of a hand-over).
     received = live.filter(series__kind__in=INCOMING_SERIES, letter__direction=Direction.INCOMING,
                            handover__isnull=True)
-    if "recv" in wanted:
-        for r in _rows(received.values("reg", "d", via=F("letter__received_via"))
-                       .annotate(n=Count("pk"))):
-            add(r, f"recv_{r['via'] if r['via'] in ELECTRONIC_CHANNELS else 'paper'}", r["n"])
-    for rows, prefix, start, end, done in _timings(received):
-        if prefix in wanted:
-            for r in _rows(rows.values("reg", "d").annotate(
-                    **_timing(rows, prefix, start, end, done))):
-                for column in COLUMNS:
-                    if column.startswith(f"{prefix}_"):
-                        add(r, column, r[column])
+    if wanted & {"recv", "ttr", "tfa", "ttc"}:
+        rows, aggregates = _received(received, wanted)
+        for r in _rows(rows.values("reg", "d").annotate(**aggregates)):
+            for column in aggregates:
+                add(r, column, r[column])
     if "circ" in wanted:
         # Circulars and their read receipts, with the letter's first registration.
         circulars = live.filter(handover__isnull=True).filter(
@@ -156,23 +153,36 @@ def count(entries: QuerySet[RegisterEntry], columns: Iterable[str] = COLUMNS) ->
     return dict(out)
 
 
-def _timings(received: QuerySet[Any, Any]) -> list[tuple[QuerySet[Any, Any], str, str, str, Q]]:
-    """The service timings of the arrivals: (lines, prefix, start, end, when done)."""
-    first = (Assignment.objects.filter(letter_id=OuterRef("letter_id"))
-             .order_by().values("letter_id").annotate(at=Min("created_at")).values("at"))
-    last = (Assignment.objects.filter(letter_id=OuterRef("letter_id"))
-            .order_by().values("letter_id").annotate(at=Max("closed_at")).values("at"))
-    still_open = Assignment.objects.filter(letter_id=OuterRef("letter_id"),
-                                           closed_at__isnull=True)
-    return [
-        (received.filter(inbox__isnull=False).annotate(arrived=F("inbox__received_at")),
-         "ttr", "arrived", "registered_at", Q()),
-        (received.annotate(acted=Subquery(first)),
-         "tfa", "registered_at", "acted", Q(acted__isnull=False)),
-        # A last closing moment means an assignment; none still open means all are closed.
-        (received.annotate(closed=Subquery(last), open=Exists(still_open)),
-         "ttc", "registered_at", "closed", Q(open=False, closed__isnull=False)),
-    ]
+def _received(received: QuerySet[Any, Any], wanted: set[str]
+              ) -> tuple[QuerySet[Any, Any], dict[str, Any]]:
+    """The arrivals with what their figures need, and the aggregates of the ``wanted`` ones:
+    by channel, and the service timings (one query)."""
+    aggregates: dict[str, Any] = {}
+    if "recv" in wanted:
+        via = "letter__received_via"
+        for channel in sorted(ELECTRONIC_CHANNELS):
+            aggregates[f"recv_{channel}"] = Count("pk", filter=Q(**{via: channel}))
+        aggregates["recv_paper"] = Count(
+            "pk", filter=~Q(**{f"{via}__in": sorted(ELECTRONIC_CHANNELS)}))
+    rows = received
+    if "ttr" in wanted:  # from the electronic inbox to the receipt number
+        rows = rows.annotate(arrived=F("inbox__received_at"))
+        aggregates |= _timing("ttr", "arrived", "registered_at", Q(inbox__isnull=False), Q())
+    if "tfa" in wanted:  # from the receipt number to the first assignment
+        rows = rows.annotate(acted=Subquery(
+            Assignment.objects.filter(letter_id=OuterRef("letter_id")).order_by()
+            .values("letter_id").annotate(at=Min("created_at")).values("at")))
+        aggregates |= _timing("tfa", "registered_at", "acted", Q(), Q(acted__isnull=False))
+    if "ttc" in wanted:  # ... to the last closing, once no assignment is open
+        rows = rows.annotate(
+            closed=Subquery(Assignment.objects.filter(letter_id=OuterRef("letter_id"))
+                            .order_by().values("letter_id").annotate(at=Max("closed_at"))
+                            .values("at")),
+            open=Exists(Assignment.objects.filter(letter_id=OuterRef("letter_id"),
+                                                  closed_at__isnull=True)))
+        aggregates |= _timing("ttc", "registered_at", "closed", Q(),
+                              Q(open=False, closed__isnull=False))
+    return rows, aggregates
 
 
 # ---- marks and the worker ------------------------------------------------------------------
@@ -231,7 +241,16 @@ def _count_days(days: dict[int, set[dt.date]], columns: Iterable[str] = COLUMNS)
     where = _any(Q(series_id__in=series[reg], registered_at__gte=_start(day),
                    registered_at__lt=_start(day + dt.timedelta(days=1)))
                  for reg, ds in days.items() for day in sorted(ds) if series[reg])
-    return count(RegisterEntry.objects.filter(where), columns)
+    # The lines first (one pass over the index), then the counts of those lines by their
+    # keys: the counting queries join letters and recipients for these lines only.
+    ids = sorted(RegisterEntry.objects.filter(where).values_list("pk", flat=True))
+    counts: Counts = defaultdict(_zero)
+    for part in itertools.batched(ids, _LINES):
+        for pair, cols in count(RegisterEntry.objects.filter(pk__in=part), columns).items():
+            row = counts[pair]
+            for c, n in cols.items():
+                row[c] += n
+    return dict(counts)
 
 
 def _month_sums(days: dict[int, set[dt.date]]) -> dict[Pair, dict[str, int]]:
@@ -396,9 +415,10 @@ def _read(scope: Scope, start: dt.date, end: dt.date, by: str | None,
     aggregates = {c: Sum(c) for c in columns}
     with _snapshot():
         lo, hi = _start(start), _start(end + dt.timedelta(days=1))
-        dirty = _pairs_of(scope.entries().filter(
-            letter_id__in=TallyDirty.objects.values("letter_id"),
-            registered_at__gte=lo, registered_at__lt=hi))
+        dirty = once(("dirty", scope.agency.pk, scope.hosted, start, end),
+                     lambda: _pairs_of(scope.entries().filter(
+                         letter_id__in=TallyDirty.objects.values("letter_id"),
+                         registered_at__gte=lo, registered_at__lt=hi)))
         parts: list[QuerySet[Any, Any]] = []
         if months:
             parts.append(MonthTally.objects.filter(where, day__in=months)
@@ -425,10 +445,12 @@ def _read(scope: Scope, start: dt.date, end: dt.date, by: str | None,
 def shared() -> Iterator[None]:
     """Within this block the reads of one scope and period share their work: a page showing
     several figures reads the counted-ahead rows once for each breakdown and counts the days
-    that hold a marked letter once."""
+    that hold a marked letter once, all in one snapshot of the database (PostgreSQL: a
+    read-only transaction, so the block only reads)."""
     token = _SHARED.set({})
     try:
-        yield
+        with _snapshot():  # what is shared was read from one state of the database
+            yield
     finally:
         _SHARED.reset(token)
 

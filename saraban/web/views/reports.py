@@ -133,7 +133,7 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     # ... and of the agencies, those not connected yet.
     listed = linked if len(linked) <= 2 * SHOWN else [
         c for c in linked if not c.connected][:2 * SHOWN]
-    overseen = list(overseen_agencies(person)[:200])
+    overseen = list(overseen_agencies(person).only("pk", "name_th", "kind")[:200])
     timings = [{"name": name, **service[name]} for name in TIMINGS]
     channels = [{"name": c, "label": LABELS.get(c, c), "count": n,
                  "electronic": c in ELECTRONIC_CHANNELS,
