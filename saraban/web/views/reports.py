@@ -20,10 +20,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
-from saraban.agencies.models import LAO_KINDS
+from saraban.agencies.models import LAO_KINDS, Agency
 from saraban.core.errors import SarabanError, ValidationFailed
 from saraban.letters.access import visible_letters
 from saraban.letters.models import ELECTRONIC_CHANNELS, SeriesKind
@@ -101,6 +102,14 @@ def _query(params: dict[str, Any], **changes: Any) -> str:
     return urlencode({k: v for k, v in merged.items() if v not in ("", None)})
 
 
+def _options(agencies: list[Agency], selected: int) -> SafeString:
+    """The ``<option>``s of an agency picker (hundreds of them: formatted here, not looped
+    over in the template)."""
+    return format_html_join("", '<option value="{}"{}>{}</option>', (
+        (a.pk, mark_safe(" selected") if a.pk == selected else "", a.name_th)
+        for a in agencies))
+
+
 #: Of the best and of the worst ranked, shown on the page when the view ranks many.
 SHOWN = 20
 
@@ -134,6 +143,7 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     listed = linked if len(linked) <= 2 * SHOWN else [
         c for c in linked if not c.connected][:2 * SHOWN]
     overseen = list(overseen_agencies(person).only("pk", "name_th", "kind")[:200])
+    lpa_agencies = [a for a in overseen if a.kind in LAO_KINDS]
     timings = [{"name": name, **service[name]} for name in TIMINGS]
     channels = [{"name": c, "label": LABELS.get(c, c), "count": n,
                  "electronic": c in ELECTRONIC_CHANNELS,
@@ -144,7 +154,9 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
         "received": received, "signed": signed, "channels": channels, "ranking": ranking,
         "by": by, "overseen": overseen, "connections": listed,
         "connections_total": len(linked), "ranked_total": len(ordered),
-        "lpa_agencies": [a for a in overseen if a.kind in LAO_KINDS],
+        "lpa_agencies": lpa_agencies,
+        "agency_options": _options(overseen, scope.agency.pk),
+        "lpa_options": _options(lpa_agencies, scope.agency.pk),
         "connected": sum(1 for c in linked if c.connected), "timings": timings,
         "pending": service["pending"], "receipts": service["circular_receipts"],
         "trend_svg": mark_safe(trend_chart(months)),  # noqa: S308 (escaped in charts.py)
