@@ -119,6 +119,32 @@ def test_every_indicator_equals_the_count_from_the_registers(gen, django_assert_
     _check_all(gen, queries, 4, after, BROKEN_DOWN)
 
 
+def test_a_page_reading_every_breakdown_at_once_gets_the_figures_of_each_read(gen):
+    """``prefetch`` (one pass by grouping sets on PostgreSQL) within ``shared()`` gives every
+    breakdown exactly as a read of its own, with letters marked and after the worker."""
+    org = gen.org
+    bys = (None, "month", "agency", "unit")
+    scopes = [Scope(org.province, hosted=True), Scope(org.ministry, hosted=True),
+              Scope(org.ops), Scope(gen.laos[0])]
+    counted = 0
+    for _state in ("marked", "counted ahead"):
+        for scope in scopes:
+            for period in (*BROKEN_DOWN, periods.month(2568, 10)):
+                alone = {by: tallies.read(scope, period.start, period.end, by=by) for by in bys}
+                with tallies.shared():
+                    tallies.prefetch(scope, period.start, period.end, bys[1:])
+                    shared = {by: tallies.read(scope, period.start, period.end, by=by)
+                              for by in bys}
+                    narrow = tallies.read(scope, period.start, period.end, by="month",
+                                          columns=("sent_post", "recv_paper"))
+                assert shared == alone, (scope, period)
+                assert narrow == {k: {"sent_post": v["sent_post"], "recv_paper": v["recv_paper"]}
+                                  for k, v in alone["month"].items()}
+                counted += sum(alone[None]["total"].values())
+        assert counted
+        tallies.fold_dirty()
+
+
 def test_an_overseer_sees_the_agencies_hosted_below_and_each_one_alone(
         gen, django_assert_max_num_queries):
     """A province's view with its LAOs: the total is the province's and every LAO's together,
