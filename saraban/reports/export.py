@@ -41,7 +41,6 @@ LABELS: Final = {**CHANNEL_LABELS, "signed": "ลงนามด้วยใบ�
 def kpi_document(scope: Scope, period: Period, *, by: By = "channel") -> dict[str, Any]:
     """Every indicator of ``scope`` over ``period``, with the rows of ``by``."""
     with tallies.shared():
-        tallies.prefetch(scope, period.start, period.end, () if by == "channel" else (by,))
         return _kpi_document(scope, period, by=by)
 
 

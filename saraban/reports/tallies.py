@@ -50,8 +50,8 @@ from .models import DayTally, MonthTally, TallyDirty, _Tally
 from .periods import add_months, whole_months
 from .scope import Scope
 
-__all__ = ["COLUMNS", "TIMING_STEPS", "count", "fold_dirty", "mark", "once", "prefetch",
-           "read", "rebuild", "shared"]
+__all__ = ["COLUMNS", "TIMING_STEPS", "count", "fold_dirty", "mark", "once", "read",
+           "rebuild", "shared"]
 
 #: The counted columns of a tally row, in the models' order.
 COLUMNS: Final[tuple[str, ...]] = tuple(
@@ -382,42 +382,33 @@ def read(scope: Scope, start: dt.date, end: dt.date, *, by: str | None = None,
          columns: Sequence[str] = COLUMNS) -> dict[str, dict[str, int]]:
     """The sums of ``columns`` over the lines of ``scope`` registered from ``start`` to
     ``end`` (Bangkok days, inclusive), by ``by`` ("unit", "agency", "month"; ``None``: one
-    row "total"), keyed as the indicators' rows are. Exact at the moment it is read; within
-    ``shared()``, the total is read once for every column, and what ``prefetch`` read is
-    used."""
+    row "total"), keyed as the indicators' rows are. Exact at the moment it is read.
+
+    Within ``shared()`` the months are read once for every column, and the total is their
+    sum (a page asks for the total of many columns: shares, timings, circulars); another
+    breakdown is read once for the columns asked."""
     cache = _SHARED.get()
     if cache is None:
-        return _read(scope, start, end, (by,), columns)[by]
-    key = ("read", scope.agency.pk, scope.hosted, start, end, by)
-    found = cache.get(key)
-    if found is None:
-        # The total is asked for many columns (shares, timings, circulars); a breakdown for few.
-        wanted = COLUMNS if by is None else tuple(columns)
-        found = cache.setdefault(("read", *key[1:], wanted),
-                                 _read(scope, start, end, (by,), wanted)[by])
-    return {k: {c: row[c] for c in columns} for k, row in found.items()}
-
-
-def prefetch(scope: Scope, start: dt.date, end: dt.date, bys: Sequence[str | None]) -> None:
-    """Within ``shared()``, read the total and the breakdowns ``bys`` of every column at once
-    (on PostgreSQL one pass over the rows counted ahead, by grouping sets), for the ``read``s
-    of a page that shows them all."""
-    if _SHARED.get() is None or connection.vendor != "postgresql":
-        return
-    wanted = tuple(dict.fromkeys((None, *bys)))
-    cache = _SHARED.get()
-    assert cache is not None
-    for by, sums in _read(scope, start, end, wanted, COLUMNS).items():
-        cache[("read", scope.agency.pk, scope.hosted, start, end, by)] = sums
+        return _read(scope, start, end, by, columns)
+    if by is None:
+        total = dict.fromkeys(columns, 0)
+        for row in read(scope, start, end, by="month", columns=columns).values():
+            for c in columns:
+                total[c] += row[c]
+        return {"total": total}
+    wanted = COLUMNS if by == "month" else tuple(columns)
+    key = ("read", scope.agency.pk, scope.hosted, start, end, by, wanted)
+    if key not in cache:
+        cache[key] = _read(scope, start, end, by, wanted)
+    return {k: {c: row[c] for c in columns} for k, row in cache[key].items()}
 
 
 #: The grouping of a breakdown, in the rows counted ahead.
 _GROUPS: Final = {"unit": "registry__unit_id", "agency": "registry__tenant_id"}
 
 
-def _read(scope: Scope, start: dt.date, end: dt.date, bys: Sequence[str | None],
-          columns: Sequence[str]) -> dict[str | None, dict[str, dict[str, int]]]:
-    """``read`` of each of ``bys`` (several in one query on PostgreSQL)."""
+def _read(scope: Scope, start: dt.date, end: dt.date, by: str | None,
+          columns: Sequence[str]) -> dict[str, dict[str, int]]:
     where = Q(registry__unit__path__startswith=scope.agency.path)
     if not scope.hosted:
         where &= Q(registry__tenant_id=scope.tenant_id)
@@ -429,74 +420,28 @@ def _read(scope: Scope, start: dt.date, end: dt.date, bys: Sequence[str | None],
     if ranges:
         parts.append(DayTally.objects.filter(where, _any(Q(day__range=r) for r in ranges))
                      .annotate(month=TruncMonth("day")))
-    found: dict[str | None, dict[str, dict[str, int]]] = {
-        by: defaultdict(lambda: dict.fromkeys(columns, 0)) for by in bys}
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(columns, 0))
+    aggregates = {c: Sum(c) for c in columns}
     with _snapshot():
         lo, hi = _start(start), _start(end + dt.timedelta(days=1))
         dirty = once(("dirty", scope.agency.pk, scope.hosted, start, end),
                      lambda: _pairs_of(scope.entries().filter(
                          letter_id__in=TallyDirty.objects.values("letter_id"),
                          registered_at__gte=lo, registered_at__lt=hi)))
-        if len(bys) > 1:
-            _sum_sets(parts, bys, columns, found)
-        else:
-            _sum(parts, bys[0], columns, found[bys[0]])
-        for by, sums in found.items():
-            if dirty:
-                _correct(sums, dirty, by, columns)
-    return {by: dict(sums) for by, sums in found.items()}
-
-
-def _sum(parts: list[QuerySet[Any, Any]], by: str | None, columns: Sequence[str],
-         sums: dict[str, dict[str, int]]) -> None:
-    """Add up ``parts`` into ``sums`` by ``by``: one aggregate query per part."""
-    aggregates = {c: Sum(c) for c in columns}
-    for rows in parts:
-        if by is None:
-            total = rows.aggregate(**aggregates)
-            for c in columns:
-                sums["total"][c] += total[c] or 0
-            continue
-        group = F("month") if by == "month" else F(_GROUPS[by])
-        for r in _rows(rows.values(g=group).annotate(**aggregates)):
-            row = sums[_key(by, r["g"])]
-            for c in columns:
-                row[c] += r[c] or 0
-
-
-def _sum_sets(parts: list[QuerySet[Any, Any]], bys: Sequence[str | None],
-              columns: Sequence[str], found: dict[str | None, dict[str, dict[str, int]]]
-              ) -> None:
-    """``_sum`` of several breakdowns in one PostgreSQL query: the rows of every part, as
-    the ORM selects them, grouped by one grouping set per breakdown."""
-    if not set(columns) <= set(COLUMNS):
-        raise ValueError(f"not columns of a tally: {sorted(set(columns) - set(COLUMNS))}")
-    keys = [by for by in bys if by is not None]
-    selects: list[str] = []
-    params: list[Any] = []
-    for rows in parts:
-        groups = {by: F("month") if by == "month" else F(_GROUPS[by]) for by in keys}
-        sql, part_params = (rows.values(*columns, **{f"k_{by}": g for by, g in groups.items()})
-                            .query.sql_with_params())
-        selects.append(f"({sql})")
-        params += part_params
-    # Identifiers only from COLUMNS and the breakdowns' names; the values are parameters.
-    sets = ", ".join(f"(k_{by})" if by else "()" for by in bys)
-    flags = "".join(f", GROUPING(k_{by})" for by in keys)
-    sums = ", ".join(f'SUM(t."{c}")' for c in columns)
-    sql = (f"SELECT {sums}{''.join(f', k_{by}' for by in keys)}{flags} "  # noqa: S608
-           f"FROM ({' UNION ALL '.join(selects)}) AS t GROUP BY GROUPING SETS ({sets})")
-    n = len(columns)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            values, grouped = row[n:n + len(keys)], row[n + len(keys):]
-            # The row of the set whose key is grouped (0); of ``()`` when none is.
-            by, value = next(((by, v) for by, v, g in zip(keys, values, grouped, strict=True)
-                              if g == 0), (None, None))
-            target = found[by][_key(by, value)]
-            for c, count_ in zip(columns, row[:n], strict=True):
-                target[c] += count_ or 0
+        for rows in parts:
+            if by is None:
+                total = rows.aggregate(**aggregates)
+                for c in columns:
+                    sums["total"][c] += total[c] or 0
+                continue
+            group = F("month") if by == "month" else F(_GROUPS[by])
+            for r in _rows(rows.values(g=group).annotate(**aggregates)):
+                row = sums[_key(by, r["g"])]
+                for c in columns:
+                    row[c] += r[c] or 0
+        if dirty:
+            _correct(sums, dirty, by, columns)
+    return dict(sums)
 
 
 @contextmanager

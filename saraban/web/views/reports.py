@@ -51,7 +51,7 @@ from saraban.reports.registers import (
 from saraban.reports.remote import REMOTE_PREFIX
 from saraban.reports.service import TIMINGS, service_document
 from saraban.reports.summary import summary_pdf
-from saraban.reports.tallies import prefetch, shared
+from saraban.reports.tallies import shared
 
 from .browse import person_of, series_for
 
@@ -123,7 +123,6 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
         return _refused(request, exc)
     by: By = "agency" if scope.hosted else "unit"
     with shared():  # the figures of one page count the days of changed letters once
-        prefetch(scope, period.start, period.end, ("month", by))
         sent, months = electronic_share(scope, period, by="month")
         received, _ = received_share(scope, period)
         signed, _ = signed_share(scope, period)
