@@ -471,10 +471,10 @@ def once[T](key: tuple[Any, ...], compute: Callable[[], T]) -> T:
 def _correct(sums: dict[str, dict[str, int]], dirty: set[Pair], by: str | None,
              columns: Sequence[str]) -> None:
     """Replace the counted-ahead rows of the ``dirty`` days by a count from the registers."""
-    cache = _SHARED.get()
-    found = None if cache is None else cache.get(frozenset(dirty))
-    if found is None:
-        wanted = COLUMNS if cache is not None else columns
+    # Within ``shared()`` the days are counted once, for every column the page may ask.
+    wanted = COLUMNS if _SHARED.get() is not None else tuple(columns)
+
+    def counted() -> tuple[dict[int, tuple[int, int]], list[dict[str, Any]], Counts]:
         owners = {pk: (unit, tenant) for pk, unit, tenant in Registry.objects.filter(
             pk__in={reg for reg, _ in dirty}).values_list("pk", "unit_id", "tenant_id")}
         stale: list[dict[str, Any]] = []
@@ -484,10 +484,9 @@ def _correct(sums: dict[str, dict[str, int]], dirty: set[Pair], by: str | None,
                                                   for reg, ds in days.items())
                                              ).values("registry_id", "day", *wanted)
             live.update(_count_days(days, wanted))
-        found = (owners, stale, live)
-        if cache is not None:
-            cache[frozenset(dirty)] = found
-    owners, stale, live = found
+        return owners, stale, live
+
+    owners, stale, live = once(("correct", frozenset(dirty)), counted)
 
     def key(reg: int, day: dt.date) -> str:
         if by == "unit":

@@ -152,7 +152,7 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "web/reports/dashboard.html", {
         "scope": scope, "period": period, "params": params, "sent": sent,
         "received": received, "signed": signed, "channels": channels, "ranking": ranking,
-        "by": by, "overseen": overseen, "connections": listed,
+        "by": by, "connections": listed,
         "connections_total": len(linked), "ranked_total": len(ordered),
         "lpa_agencies": lpa_agencies,
         "agency_options": _options(overseen, scope.agency.pk),
